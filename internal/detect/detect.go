@@ -1,0 +1,94 @@
+// Package detect compiles loaded detections into their runnable form: Go
+// matchers for InlineFilters and simple detections, and the Python program
+// the worker pool loads. The test runner and the live engine share it.
+package detect
+
+import (
+	"fmt"
+
+	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/match"
+	"github.com/prowl-siem/prowl/internal/pyrt"
+)
+
+// Detection is one compiled detection.
+type Detection struct {
+	Spec *analysis.Detection
+	// Filter holds the InlineFilters; nil when there are none.
+	Filter *match.Matcher
+	// Simple and Alert evaluate a simple detection; nil for Python rules.
+	Simple *match.Matcher
+	Alert  *match.Alert
+	// Python is the index in Set.Program.Detections, or -1.
+	Python int
+}
+
+// Set is a compiled group of detections.
+type Set struct {
+	Detections []*Detection
+	Program    *pyrt.Program
+}
+
+// Compile compiles dets (globals and data models come from repo). A
+// detection that does not compile is left out and reported as a problem.
+func Compile(repo *analysis.Repo, dets []*analysis.Detection) (*Set, analysis.Problems) {
+	set := &Set{Program: &pyrt.Program{}}
+	var problems analysis.Problems
+	for _, g := range repo.Globals {
+		set.Program.Globals = append(set.Program.Globals, pyrt.Module{Name: g.ID, File: g.PythonFile})
+	}
+	for _, m := range repo.DataModels {
+		if !m.Enabled {
+			continue
+		}
+		dm := pyrt.DataModel{ID: m.ID, LogTypes: m.LogTypes, File: m.PythonFile}
+		for _, mp := range m.Mappings {
+			dm.Mappings = append(dm.Mappings, pyrt.Mapping{Name: mp.Name, Path: mp.Path, Method: mp.Method})
+		}
+		set.Program.DataModels = append(set.Program.DataModels, dm)
+	}
+	for _, d := range dets {
+		c, err := compileOne(d)
+		if err != nil {
+			problems = append(problems, analysis.Problem{Source: d.Source, Message: fmt.Sprintf("%s: %v", d.ID, err)})
+			continue
+		}
+		c.Python = -1
+		if d.PythonFile != "" {
+			c.Python = len(set.Program.Detections)
+			set.Program.Detections = append(set.Program.Detections, pyrt.Detection{
+				ID: d.ID, Kind: string(d.Kind), File: d.PythonFile, Severity: d.Severity,
+				DisplayName: d.DisplayName, Description: d.Description, Reference: d.Reference, Runbook: d.Runbook,
+			})
+		}
+		set.Detections = append(set.Detections, c)
+	}
+	return set, problems
+}
+
+func compileOne(d *analysis.Detection) (*Detection, error) {
+	c := &Detection{Spec: d}
+	if d.InlineFilters != nil {
+		m, err := match.Compile(d.InlineFilters)
+		if err != nil {
+			return nil, fmt.Errorf("InlineFilters: %w", err)
+		}
+		c.Filter = m
+	}
+	if d.IsSimple() && d.Match != nil {
+		m, err := match.Compile(d.Match)
+		if err != nil {
+			return nil, fmt.Errorf("Detection: %w", err)
+		}
+		c.Simple = m
+		a, err := match.CompileAlert(match.AlertSpec{
+			Title: d.AlertTitle, Context: d.AlertContext, GroupBy: d.GroupBy, DynamicSeverities: d.DynamicSeverities,
+			Severity: d.Severity, RuleID: d.ID, DisplayName: d.DisplayName,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.Alert = a
+	}
+	return c, nil
+}

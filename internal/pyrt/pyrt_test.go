@@ -1,0 +1,276 @@
+package pyrt
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeRules writes name -> source files into a temp dir and returns the
+// detections in the order given.
+func writeRules(t *testing.T, rules ...[2]string) []Detection {
+	t.Helper()
+	dir := t.TempDir()
+	var out []Detection
+	for _, r := range rules {
+		path := filepath.Join(dir, r[0]+".py")
+		if err := os.WriteFile(path, []byte(r[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Detection{ID: r[0], File: path, Severity: "MEDIUM", DisplayName: "Display " + r[0]})
+	}
+	return out
+}
+
+func newPool(t *testing.T, cfg Config, prog *Program) *Pool {
+	t.Helper()
+	p, err := New(cfg, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func runOne(t *testing.T, p *Pool, mode Mode, event string, rules ...int) []Result {
+	t.Helper()
+	res, err := p.Run(context.Background(), mode, []Item{{Event: json.RawMessage(event), Rules: rules}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+func resultFor(rs []Result, rule int) *Result {
+	for i := range rs {
+		if rs[i].Rule == rule {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+const seedEvent = `{"actor":{"alternateId":"admin","displayName":"unknown","id":"unknown","type":"User"},
+"client":{"ipAddress":"111.111.111.111"},"eventType":"user.session.start",
+"outcome":{"reason":"VERIFICATION_ERROR","result":"FAILURE"},
+"p_event_time":"2022-12-13 09:59:53.650807","p_log_type":"Okta.SystemLog","p_parse_time":"2022-12-13 10:02:33.650807"}`
+
+func TestAlertFunctionsAndDefaults(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"full", `from panther_base_helpers import deep_get
+def rule(event):
+    return event.get("eventType") == 'user.session.start' and deep_get(event, 'outcome', 'result') == "FAILURE"
+def severity(event):
+    if deep_get(event, 'actor', 'alternateID') == "admin":
+        return "CRITICAL"
+    return "MEDIUM"
+def title(event):
+  return f"Multiple Failed Logins for {deep_get(event, 'actor', 'alternateID')}"
+def dedup(event):
+  return deep_get(event, 'client', 'ipAddress')
+def alert_context(event):
+    return {"ip": event.deep_get("client", "ipaddress"), "nested": event.get("actor")}
+def destinations(event):
+    return []
+`},
+		[2]string{"bare", "def rule(event):\n    return True\n"},
+		[2]string{"titled", "def rule(event):\n    return True\ndef title(event):\n    return 'T' * 2000\n"},
+		[2]string{"default_sev", "def rule(event):\n    return True\ndef severity(event):\n    return 'default'\n"},
+	)
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets})
+	rs := runOne(t, p, ModeBatch, seedEvent, 0, 1, 2, 3)
+	full := resultFor(rs, 0)
+	if full == nil || !full.Matched || full.Outputs == nil {
+		t.Fatalf("full: %+v", full)
+	}
+	o := full.Outputs
+	if o.Title != "Multiple Failed Logins for admin" || o.Dedup != "111.111.111.111" || o.Severity != "CRITICAL" {
+		t.Errorf("outputs = %q %q %q", o.Title, o.Dedup, o.Severity)
+	}
+	if string(o.AlertContext) != `{"ip":"111.111.111.111","nested":{"alternateId":"admin","displayName":"unknown","id":"unknown","type":"User"}}` {
+		t.Errorf("alert context = %s", o.AlertContext)
+	}
+	if len(o.Destinations) != 1 || o.Destinations[0] != "SKIP" {
+		t.Errorf("destinations [] should become [SKIP], got %v", o.Destinations)
+	}
+	bare := resultFor(rs, 1).Outputs
+	if bare.Title != "Display bare" || bare.Dedup != "defaultDedupString:bare" || bare.Severity != "MEDIUM" || string(bare.AlertContext) != "{}" {
+		t.Errorf("defaults = %+v", bare)
+	}
+	titled := resultFor(rs, 2).Outputs
+	if len(titled.Title) != 1000 || !strings.HasSuffix(titled.Title, "... (truncated)") || titled.Dedup != titled.Title {
+		t.Errorf("truncated title len %d, dedup len %d", len(titled.Title), len(titled.Dedup))
+	}
+	if got := resultFor(rs, 3).Outputs.Severity; got != "MEDIUM" {
+		t.Errorf(`severity "default" should give the rule severity, got %q`, got)
+	}
+}
+
+func TestRuleErrorsAndHostileRules(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"raises", "def rule(event):\n    return event['missing'] == 1\n"},
+		[2]string{"wrongtype", "def rule(event):\n    return 'yes'\n"},
+		[2]string{"loops", "def rule(event):\n    while True:\n        pass\n"},
+		[2]string{"prints", "def rule(event):\n    print('hello from rule')\n    return True\n"},
+		[2]string{"exits", "import sys\ndef rule(event):\n    sys.exit(3)\n"},
+		[2]string{"hardexit", "import os\ndef rule(event):\n    os._exit(7)\n"},
+		[2]string{"memory", "def rule(event):\n    x = ' ' * (8 * 1024 * 1024 * 1024)\n    return True\n"},
+		[2]string{"swallows", "def rule(event):\n    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n"},
+		[2]string{"ok", "def rule(event):\n    return True\n"},
+	)
+	p := newPool(t, Config{Workers: 1, RuleTimeout: 500 * time.Millisecond, MemoryLimitMB: 1024}, &Program{Detections: dets})
+	rs := runOne(t, p, ModeTest, `{"a":1}`, 0, 1, 2, 3, 4, 5, 6, 7, 8)
+	want := map[int]string{0: "KeyError", 1: "FunctionReturnTypeError", 2: "RuleTimeout", 4: "SystemExit", 5: "WorkerCrash", 6: "MemoryError", 7: "WorkerCrash"}
+	for rule, typ := range want {
+		r := resultFor(rs, rule)
+		if r == nil || r.Error == nil || r.Error.Type != typ {
+			t.Errorf("%s: want error %s, got %+v", dets[rule].ID, typ, r)
+		}
+	}
+	if r := resultFor(rs, 0); r != nil && r.Error != nil && (r.Error.Line != 2 || !strings.Contains(r.Error.Message, "raises.py, line 2")) {
+		t.Errorf("rule error should name file and line: %+v", r.Error)
+	}
+	if r := resultFor(rs, 3); r == nil || !r.Matched || r.Stdout != "hello from rule\n" {
+		t.Errorf("printing rule: %+v", r)
+	}
+	if r := resultFor(rs, 8); r == nil || !r.Matched {
+		t.Errorf("the rule after the crashes must still run: %+v", r)
+	}
+	// The pool keeps working after the restarts.
+	rs = runOne(t, p, ModeBatch, `{"a":1}`, 8)
+	if r := resultFor(rs, 8); r == nil || !r.Matched {
+		t.Errorf("after restarts: %+v", rs)
+	}
+}
+
+func TestImportFailures(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"syntax", "def rule(event)\n    return True\n"},
+		[2]string{"badimport", "import not_a_module_anywhere\ndef rule(event):\n    return True\n"},
+		[2]string{"norule", "def title(event):\n    return 'x'\n"},
+		[2]string{"killer", "import os\nos._exit(1)\n"},
+		[2]string{"ok", "def rule(event):\n    return True\n"},
+	)
+	p := newPool(t, Config{Workers: 2}, &Program{Detections: dets})
+	for id, typ := range map[string]string{"syntax": "SyntaxError", "badimport": "ModuleNotFoundError", "norule": "AttributeError", "killer": "WorkerCrash"} {
+		if e := p.LoadErrors[id]; e == nil || e.Type != typ {
+			t.Errorf("%s: want load error %s, got %+v", id, typ, e)
+		}
+	}
+	if e := p.LoadErrors["syntax"]; e != nil && e.Line != 1 {
+		t.Errorf("syntax error line = %d", e.Line)
+	}
+	rs := runOne(t, p, ModeBatch, `{}`, 0, 1, 2, 3, 4)
+	if len(rs) != 1 || rs[0].Rule != 4 || !rs[0].Matched {
+		t.Errorf("only the good rule should run: %+v", rs)
+	}
+}
+
+func TestEventObject(t *testing.T) {
+	dets := writeRules(t, [2]string{"ev", `import json
+def rule(event):
+    checks = [
+        event.get("EVENTTYPE") == "x",
+        event["eventType"] == "x",
+        "Actor" in event,
+        event.deep_get("actor", "ALTERNATEID") == "a@example.com",
+        event.deep_get("nope", "x", default="d") == "d",
+        event.deep_walk("target", "id") == ["t1", "t2"],
+        event.deep_walk("target", "id", return_val="first") == "t1",
+        event.get("target") == [{"id": "t1"}, {"id": "t2"}],
+        not isinstance(event, dict),
+        event.to_dict()["actor"]["alternateId"] == "a@example.com",
+        event.udm("source_ip") == "192.0.2.1",
+        event.udm("actor_user") == "a@example.com",
+        event.udm("eventType") == "x",
+        event.event_time_epoch() == 1670925593,
+    ]
+    try:
+        event["actor"]["alternateId"] = "changed"
+        checks.append(False)
+    except TypeError:
+        checks.append(True)
+    return all(checks)
+def alert_context(event):
+    return {"checks": "ok"}
+`})
+	dm := filepath.Join(t.TempDir(), "dm.py")
+	os.WriteFile(dm, []byte("def get_actor_user(event):\n    return event.deep_get('actor', 'alternateId')\n"), 0o644)
+	prog := &Program{Detections: dets, DataModels: []DataModel{{ID: "m", LogTypes: []string{"Okta.SystemLog"}, File: dm,
+		Mappings: []Mapping{{Name: "source_ip", Path: "$.client.ipAddress"}, {Name: "actor_user", Method: "get_actor_user"}}}}}
+	p := newPool(t, Config{Workers: 1}, prog)
+	rs := runOne(t, p, ModeTest, `{"eventType":"x","actor":{"alternateId":"a@example.com"},"client":{"ipAddress":"192.0.2.1"},
+		"target":[{"id":"t1"},{"id":"t2"}],"p_log_type":"Okta.SystemLog","p_event_time":"2022-12-13 09:59:53.650807"}`, 0)
+	if len(rs) != 1 || rs[0].Error != nil || !rs[0].Matched {
+		t.Fatalf("event semantics: %+v %+v", rs, rs[0].Error)
+	}
+}
+
+func TestGlobalsOverrideBuiltinsAndMocks(t *testing.T) {
+	dir := t.TempDir()
+	helper := filepath.Join(dir, "panther_base_helpers.py")
+	os.WriteFile(helper, []byte("def deep_get(*a, **k):\n    return 'from the repo'\n"), 0o644)
+	dets := writeRules(t,
+		[2]string{"usesglobal", "from panther_base_helpers import deep_get\ndef rule(event):\n    return deep_get(event, 'x') == 'from the repo'\n"},
+		[2]string{"mocked", "import json\ndef lookup():\n    return None\ndef rule(event):\n    v = lookup()\n    return isinstance(v, dict) and v['n'] == 3\n"},
+	)
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets, Globals: []Module{{Name: "panther_base_helpers", File: helper}}})
+	rs := runOne(t, p, ModeTest, `{}`, 0)
+	if !rs[0].Matched {
+		t.Errorf("repo global should win over the built-in: %+v", rs[0])
+	}
+	res, err := p.Run(context.Background(), ModeTest, []Item{{Event: json.RawMessage(`{}`), Rules: []int{1},
+		Mocks: []Mock{{Name: "lookup", Value: json.RawMessage(`{"n":3}`)}}}})
+	if err != nil || !res[0][0].Matched {
+		t.Errorf("JSON mock should be returned as a dict: %+v %v", res, err)
+	}
+	res, _ = p.Run(context.Background(), ModeTest, []Item{{Event: json.RawMessage(`{}`), Rules: []int{1},
+		Mocks: []Mock{{Name: "no_such_name", Value: json.RawMessage(`1`)}}}})
+	if res[0][0].Error == nil || res[0][0].Error.Type != "AttributeError" {
+		t.Errorf("mocking a missing name should fail clearly: %+v", res[0][0])
+	}
+}
+
+func TestBatchFallbacksAndParallelism(t *testing.T) {
+	dets := writeRules(t, [2]string{"fallback", `def rule(event):
+    return event.get("n", 0) % 2 == 0
+def title(event):
+    raise ValueError("boom")
+def alert_context(event):
+    return ["not", "a", "dict"]
+def severity(event):
+    return "EXTREME"
+`})
+	p := newPool(t, Config{Workers: 2, BatchSize: 7}, &Program{Detections: dets})
+	var items []Item
+	for i := range 100 {
+		items = append(items, Item{Event: json.RawMessage(`{"n":` + string(rune('0'+i%10)) + `}`), Rules: []int{0}})
+	}
+	res, err := p.Run(context.Background(), ModeBatch, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches := 0
+	for i, rs := range res {
+		if i%2 == 1 && len(rs) != 0 {
+			t.Fatalf("item %d should not match: %+v", i, rs)
+		}
+		for _, r := range rs {
+			matches++
+			o := r.Outputs
+			if o.Title != "fallback" || o.Severity != "MEDIUM" || !strings.Contains(string(o.AlertContext), "_error") {
+				t.Fatalf("batch fallbacks: %+v", o)
+			}
+			if r.FunctionErrors["title"] == nil || r.FunctionErrors["severity"] == nil {
+				t.Fatalf("function errors should be reported: %+v", r.FunctionErrors)
+			}
+		}
+	}
+	if matches != 50 {
+		t.Errorf("matches = %d, want 50", matches)
+	}
+}

@@ -1,0 +1,3 @@
+"""Shim: panther_core.enriched_event names."""
+
+from prowl_event import PantherEvent  # noqa: F401

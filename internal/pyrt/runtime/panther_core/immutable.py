@@ -1,0 +1,3 @@
+"""Shim: panther_core.immutable names."""
+
+from prowl_event import ImmutableCaseInsensitiveDict, ImmutableList  # noqa: F401

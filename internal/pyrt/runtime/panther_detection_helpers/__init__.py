@@ -1,0 +1,1 @@
+"""Helpers for stateful detections (prowl's implementation)."""

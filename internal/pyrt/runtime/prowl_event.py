@@ -1,0 +1,236 @@
+"""Read-only, case-insensitive event objects handed to detections.
+
+Key lookup tries the exact key first, then a lazily built lower-case index
+(the first key wins when two keys differ only by case). Nested mappings and
+lists come back wrapped, so a detection cannot change the event it sees.
+"""
+
+import copy
+import datetime
+import json
+from collections.abc import Mapping, Sequence
+
+
+def _wrap(value):
+    if isinstance(value, dict):
+        return ImmutableCaseInsensitiveDict(value)
+    if isinstance(value, list):
+        return ImmutableList(value)
+    return value
+
+
+def _unwrap(value):
+    if isinstance(value, ImmutableCaseInsensitiveDict):
+        return value.to_dict()
+    if isinstance(value, ImmutableList):
+        return value.as_list()
+    return copy.deepcopy(value)
+
+
+class ImmutableList(Sequence):
+    """A read-only list whose nested containers are read-only too."""
+
+    __slots__ = ("_container",)
+
+    def __init__(self, data):
+        self._container = tuple(data)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ImmutableList(self._container[index])
+        return _wrap(self._container[index])
+
+    def __len__(self):
+        return len(self._container)
+
+    def __eq__(self, other):
+        if isinstance(other, ImmutableList):
+            return self._container == other._container
+        if isinstance(other, (list, tuple)):
+            return list(self._container) == list(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(json.dumps(self._container, sort_keys=True, default=str))
+
+    def __repr__(self):
+        return repr(list(self._container))
+
+    def copy(self):
+        """A deep, mutable copy as a list."""
+        return copy.deepcopy(list(self._container))
+
+    as_list = copy
+    to_list = copy
+
+
+class ImmutableCaseInsensitiveDict(Mapping):
+    """A read-only mapping with exact-then-case-insensitive key lookup."""
+
+    __slots__ = ("_container", "_lower")
+
+    def __init__(self, data):
+        self._container = data
+        self._lower = None
+
+    def _key(self, key):
+        if key in self._container:
+            return key
+        if not isinstance(key, str):
+            return key
+        if self._lower is None:
+            lower = {}
+            for k in self._container:
+                if isinstance(k, str):
+                    lower.setdefault(k.lower(), k)
+            self._lower = lower
+        return self._lower.get(key.lower(), key)
+
+    def __getitem__(self, key):
+        return _wrap(self._container[self._key(key)])
+
+    def get(self, key, default=None):
+        try:
+            return _wrap(self._container[self._key(key)])
+        except KeyError:
+            return default
+
+    def __contains__(self, key):
+        return self._key(key) in self._container
+
+    def __iter__(self):
+        return iter(self._container)
+
+    def __len__(self):
+        return len(self._container)
+
+    def __eq__(self, other):
+        if isinstance(other, ImmutableCaseInsensitiveDict):
+            return self._container == other._container
+        if isinstance(other, dict):
+            return self._container == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(json.dumps(self._container, sort_keys=True, default=str))
+
+    def __repr__(self):
+        return repr(self._container)
+
+    def copy(self):
+        """A deep, mutable copy as a dict."""
+        return copy.deepcopy(self._container)
+
+    to_dict = copy
+
+
+def deep_get(obj, *keys, default=None):
+    """Follow keys through nested mappings; default when a step is missing or None."""
+    value = obj
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return default
+        value = value.get(key)
+        if value is None:
+            return default
+    return value
+
+
+def deep_walk(obj, *keys, default=None, return_val="all"):
+    """Follow keys through nested mappings and lists, collecting every value.
+
+    Values found are flattened and de-duplicated in order. One value comes back
+    as a scalar, several as a list (or the first/last with return_val).
+    """
+    found = []
+
+    def walk(value, rest):
+        if value is None:
+            return
+        if isinstance(value, (list, tuple, ImmutableList)):
+            for element in value:
+                walk(element, rest)
+            return
+        if not rest:
+            if value not in found:
+                found.append(value)
+            return
+        if isinstance(value, Mapping):
+            walk(value.get(rest[0]), rest[1:])
+
+    walk(obj, list(keys))
+    if not found:
+        return default
+    if return_val == "first":
+        return found[0]
+    if return_val == "last":
+        return found[-1]
+    if len(found) == 1:
+        return found[0]
+    return found
+
+
+class PantherEvent(ImmutableCaseInsensitiveDict):
+    """The event object a detection receives: read-only, with helper methods."""
+
+    __slots__ = ("data_model",)
+
+    def __init__(self, data, data_model=None):
+        super().__init__(data)
+        self.data_model = data_model
+
+    def deep_get(self, *keys, default=None):
+        return deep_get(self, *keys, default=default)
+
+    def deep_walk(self, *keys, default=None, return_val="all"):
+        return deep_walk(self, *keys, default=default, return_val=return_val)
+
+    def udm(self, *key, default=None):
+        """Unified data model lookup: data-model mapping, then p_udm, then the event."""
+        if len(key) == 1 and self.data_model is not None:
+            found, value = self.data_model.resolve(key[0], self)
+            if found:
+                return _wrap(value) if value is not None else default
+        value = deep_get(self, "p_udm", *key)
+        if value is not None:
+            return value
+        return deep_get(self, *key, default=default)
+
+    def udm_path(self, key):
+        """The JSONPath a data model maps key to, or None."""
+        if self.data_model is None:
+            return None
+        return self.data_model.path_of(key)
+
+    def lookup(self, table, key):
+        """Lookup-table value; tests supply it in _mocked_lookup_data_."""
+        mocked = self._container.get("_mocked_lookup_data_")
+        if isinstance(mocked, dict):
+            return _wrap(deep_get(mocked, table, key))
+        return None
+
+    def event_time_epoch(self):
+        """p_event_time as epoch seconds, 0 when absent or unparseable."""
+        value = self._container.get("p_event_time")
+        if not isinstance(value, str):
+            return 0
+        try:
+            parsed = parse_panther_time(value)
+        except ValueError:
+            return 0
+        return int(parsed.timestamp())
+
+
+def parse_panther_time(text):
+    """Parse 'YYYY-MM-DD HH:MM:SS[.fraction]' (or RFC 3339) as a UTC datetime."""
+    text = text.strip().replace("T", " ").rstrip("Z")
+    if text.endswith(" UTC"):
+        text = text[:-4]
+    if "." in text:
+        head, frac = text.split(".", 1)
+        digits = "".join(ch for ch in frac if ch.isdigit())
+        text = head + "." + (digits[:6].ljust(6, "0"))
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+    else:
+        fmt = "%Y-%m-%d %H:%M:%S"
+    return datetime.datetime.strptime(text, fmt).replace(tzinfo=datetime.timezone.utc)

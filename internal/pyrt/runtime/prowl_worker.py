@@ -1,0 +1,486 @@
+"""prowl's CPython detection worker.
+
+Protocol (version 1): frames of a 4-byte little-endian length and a UTF-8 JSON
+body, read from fd PROWL_IN and written to fd PROWL_OUT. Standard output and
+standard error are left to the detections (the Go side drains them), so what
+a rule prints can never corrupt the protocol. Before each rule call the worker
+records (item, rule) in the progress file so that the Go side can name the
+rule when the process dies or hangs.
+
+Requests: {"op": "load", ...} and {"op": "run", ...}; each gets one reply.
+"""
+
+import importlib.abc
+import importlib.util
+import io
+import json
+import mmap
+import os
+import resource
+import signal
+import struct
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+
+PROTOCOL_VERSION = 1
+MAX_GENERATED_FIELD_SIZE = 1000
+MAX_DEDUP_STRING_SIZE = 1000
+MAX_DESTINATIONS_SIZE = 10
+MAX_ALERT_CONTEXT_SIZE = 200 * 1024
+TRUNCATED_SUFFIX = "... (truncated)"
+SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+AUX_FUNCTIONS = (
+    "title",
+    "dedup",
+    "alert_context",
+    "description",
+    "reference",
+    "severity",
+    "runbook",
+    "destinations",
+    "unique",
+)
+
+import prowl_event  # noqa: E402
+import prowl_datamodel  # noqa: E402
+
+
+class RuleTimeout(BaseException):
+    """Raised inside a detection that ran past its time budget."""
+
+
+class FunctionReturnTypeError(Exception):
+    """A detection function returned a value of the wrong type."""
+
+
+class UnknownDestinationError(Exception):
+    """destinations() named a destination that does not exist."""
+
+
+class _Frames:
+    def __init__(self, fd_in, fd_out):
+        self._in = os.fdopen(fd_in, "rb", buffering=1 << 16)
+        self._out = fd_out
+
+    def read(self):
+        head = self._in.read(4)
+        if len(head) < 4:
+            return None
+        (size,) = struct.unpack("<I", head)
+        body = self._in.read(size)
+        if len(body) < size:
+            return None
+        return json.loads(body)
+
+    def write(self, message):
+        body = json.dumps(message, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass")
+        data = struct.pack("<I", len(body)) + body
+        view = memoryview(data)
+        while view:
+            written = os.write(self._out, view)
+            view = view[written:]
+
+
+class _Progress:
+    """Where the worker is: (item, rule), read by Go after a crash or hang."""
+
+    def __init__(self, fd):
+        self._map = mmap.mmap(fd, 8) if fd >= 0 else None
+
+    def mark(self, item, rule):
+        if self._map is not None:
+            struct.pack_into("<ii", self._map, 0, item, rule)
+
+
+class _Clock:
+    """A soft per-call time limit enforced with an interval timer."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.started = None
+        if limit > 0:
+            signal.signal(signal.SIGALRM, self._tick)
+
+    def _tick(self, _signum, _frame):
+        if self.started is not None and time.monotonic() - self.started > self.limit:
+            self.started = None
+            raise RuleTimeout(f"detection ran longer than {self.limit:g}s")
+
+    def arm(self):
+        if self.limit > 0:
+            tick = min(1.0, self.limit / 4)
+            signal.setitimer(signal.ITIMER_REAL, tick, tick)
+
+    def disarm(self):
+        if self.limit > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+class _GlobalsFinder(importlib.abc.MetaPathFinder):
+    """Imports the repository's globals by GlobalID, ahead of built-in modules."""
+
+    def __init__(self):
+        self.paths = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        file = self.paths.get(fullname)
+        if file is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, file)
+
+
+def _error(exc, path=None):
+    """Describe an exception: type, message, the detection's file and line, traceback."""
+    tb = exc.__traceback__
+    line = 0
+    file = ""
+    for frame, lineno in traceback.walk_tb(tb):
+        if path is None or frame.f_code.co_filename == path:
+            file, line = frame.f_code.co_filename, lineno
+    if isinstance(exc, SyntaxError) and exc.lineno and not line:
+        file, line = exc.filename or "", exc.lineno
+    message = str(exc)
+    if file:
+        message = f"{message}: {os.path.basename(file)}, line {line}"
+    return {
+        "type": type(exc).__name__,
+        "message": message,
+        "repr": repr(exc),
+        "file": file,
+        "line": line,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+    }
+
+
+def _truncate(value, limit):
+    if len(value) > limit:
+        return value[: limit - len(TRUNCATED_SUFFIX)] + TRUNCATED_SUFFIX
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, prowl_event.ImmutableCaseInsensitiveDict):
+        return value.to_dict()
+    if isinstance(value, prowl_event.ImmutableList):
+        return value.as_list()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
+class Detection:
+    """A loaded detection module and its spec defaults."""
+
+    def __init__(self, spec, module):
+        self.id = spec["id"]
+        self.kind = spec.get("kind", "rule")
+        self.path = spec.get("path", "")
+        self.spec = spec
+        self.module = module
+        fn_name = "policy" if self.kind == "policy" else "rule"
+        self.matcher = getattr(module, fn_name, None)
+        self.alert_value = self.kind != "policy"
+        if self.matcher is None and self.kind == "scheduled_rule":
+            self.matcher = lambda _event: True
+        if not callable(self.matcher):
+            raise AttributeError(f"{os.path.basename(self.path)} does not define {fn_name}()")
+        self.functions = {name: getattr(module, name) for name in AUX_FUNCTIONS if callable(getattr(module, name, None))}
+
+
+class Worker:
+    def __init__(self, frames, progress):
+        self.frames = frames
+        self.progress = progress
+        self.detections = []
+        self.data_models = {}
+        self.finder = _GlobalsFinder()
+        sys.meta_path.insert(0, self.finder)
+        self.clock = _Clock(0)
+        self.available_destinations = None
+
+    # ---- load -------------------------------------------------------------
+    def load(self, req):
+        self.clock = _Clock(float(req.get("rule_timeout", 0)))
+        self.available_destinations = req.get("available_destinations")
+        for spec in (req.get("globals") or []):
+            self.finder.paths[spec["id"]] = spec["path"]
+        errors = {}
+        for spec in (req.get("data_models") or []):
+            try:
+                module = self._import(f"prowl_datamodel_{len(self.data_models)}", spec["path"]) if spec.get("path") else None
+                model = prowl_datamodel.DataModel(spec["id"], spec.get("mappings") or [], module)
+                for log_type in (spec.get("log_types") or []):
+                    self.data_models[log_type] = model
+            except BaseException as exc:  # noqa: BLE001 - reported to the user
+                errors["datamodel:" + spec["id"]] = _error(exc)
+        self.detections = []
+        skip = set(req.get("skip") or [])
+        for index, spec in enumerate((req.get("detections") or [])):
+            if index in skip:
+                self.detections.append(None)
+                continue
+            self.progress.mark(-1, index)
+            try:
+                module = self._import(f"prowl_detection_{index}", spec["path"])
+                self.detections.append(Detection(spec, module))
+            except BaseException as exc:  # noqa: BLE001 - a rule that fails to import is a rule error
+                errors[spec["id"]] = _error(exc, spec.get("path"))
+                self.detections.append(None)
+        return {"op": "loaded", "protocol": PROTOCOL_VERSION, "errors": errors}
+
+    def _import(self, name, path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        saved = sys.stdout
+        sys.stdout = sys.stderr
+        self.clock.started = time.monotonic()
+        self.clock.arm()
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            self.clock.disarm()
+            self.clock.started = None
+            sys.stdout = saved
+        return module
+
+    # ---- run --------------------------------------------------------------
+    def run(self, req):
+        test_mode = req.get("mode") == "test"
+        out = []
+        self.clock.arm()
+        try:
+            for item_index, item in enumerate(req["items"]):
+                out.append(self._run_item(item_index, item, test_mode))
+        finally:
+            self.clock.disarm()
+        return {"op": "results", "items": out}
+
+    def _run_item(self, item_index, item, test_mode):
+        raw = item["event"]
+        log_type = item.get("log_type") or (raw.get("p_log_type") if isinstance(raw, dict) else None)
+        event = prowl_event.PantherEvent(raw, self.data_models.get(log_type))
+        results = []
+        for rule_index in item["rules"]:
+            detection = self.detections[rule_index]
+            if detection is None:
+                continue
+            self.progress.mark(item_index, rule_index)
+            result = self._run_detection(detection, event, item.get("mocks"), test_mode)
+            if result is not None:
+                result["rule"] = rule_index
+                results.append(result)
+        return results
+
+    def _call(self, fn, event, capture):
+        self.clock.started = time.monotonic()
+        saved = sys.stdout
+        sys.stdout = capture
+        try:
+            return fn(event)
+        finally:
+            sys.stdout = saved
+            self.clock.started = None
+
+    def _run_detection(self, detection, event, mocks, test_mode):
+        capture = io.StringIO() if test_mode else sys.stderr
+        patcher = None
+        if mocks:
+            from unittest import mock
+
+            patcher = mock.patch.multiple(
+                detection.module, **{m["name"]: mock.MagicMock(return_value=m["value"]) for m in mocks}
+            )
+        if test_mode:
+            import panther_detection_helpers.caching as caching
+
+            caching.reset_memory_store()
+        try:
+            if patcher is not None:
+                patcher.start()
+            try:
+                return self._evaluate(detection, event, capture, test_mode)
+            finally:
+                if patcher is not None:
+                    patcher.stop()
+        except BaseException as exc:  # noqa: BLE001 - e.g. a mock naming nothing
+            return {"matched": False, "error": _error(exc, detection.path), "stdout": _captured(capture)}
+
+    def _evaluate(self, detection, event, capture, test_mode):
+        try:
+            value = self._call(detection.matcher, event, capture)
+            if not isinstance(value, bool):
+                raise FunctionReturnTypeError(
+                    f"detection [{detection.id}] function [{detection.matcher.__name__}] returned "
+                    f"[{type(value).__name__}], expected [bool]"
+                )
+        except BaseException as exc:  # noqa: BLE001 - rule errors include SystemExit and timeouts
+            return {"matched": False, "error": _error(exc, detection.path), "stdout": _captured(capture)}
+        matched = value == detection.alert_value
+        if not matched and not test_mode:
+            return None
+        result = {"matched": matched, "rule_value": value}
+        if matched:
+            outputs, errors = self._outputs(detection, event, capture, test_mode)
+            result["outputs"] = outputs
+            if errors:
+                result["function_errors"] = errors
+        stdout = _captured(capture)
+        if stdout:
+            result["stdout"] = stdout
+        if test_mode:
+            result["defined"] = sorted(detection.functions)
+        return result
+
+    def _outputs(self, detection, event, capture, test_mode):
+        spec = detection.spec
+        errors = {}
+
+        def call(name, check, fallback):
+            fn = detection.functions.get(name)
+            if fn is None:
+                return fallback(None)
+            try:
+                return check(self._call(fn, event, capture))
+            except BaseException as exc:  # noqa: BLE001 - fall back like Panther's batch mode
+                errors[name] = _error(exc, detection.path)
+                return fallback(exc)
+
+        def want_str(name):
+            def check(value):
+                if not isinstance(value, str):
+                    raise FunctionReturnTypeError(
+                        f"detection [{detection.id}] function [{name}] returned [{type(value).__name__}], expected [str]"
+                    )
+                return value
+
+            return check
+
+        title_fallback = spec.get("display_name") or detection.id
+        title = call("title", want_str("title"), lambda exc: detection.id if exc else title_fallback)
+        title = _truncate(title, MAX_GENERATED_FIELD_SIZE)
+
+        def dedup_fallback(exc):
+            if exc is None and "title" in detection.functions and "title" not in errors:
+                return title
+            return f"defaultDedupString:{detection.id}"
+
+        dedup = call("dedup", want_str("dedup"), dedup_fallback)
+        dedup = _truncate(dedup, MAX_DEDUP_STRING_SIZE)
+
+        def check_severity(value):
+            if not isinstance(value, str):
+                raise FunctionReturnTypeError(
+                    f"detection [{detection.id}] function [severity] returned [{type(value).__name__}], expected [str]"
+                )
+            upper = value.upper()
+            if upper == "DEFAULT":
+                return spec.get("severity", "INFO")
+            if upper not in SEVERITIES:
+                raise ValueError(
+                    f"detection [{detection.id}] function [severity] returned [{value}], expected one of "
+                    + ", ".join(SEVERITIES) + " or DEFAULT"
+                )
+            return upper
+
+        severity = call("severity", check_severity, lambda _exc: spec.get("severity", "INFO"))
+
+        def check_context(value):
+            if not isinstance(value, Mapping):
+                raise FunctionReturnTypeError(
+                    f"detection [{detection.id}] function [alert_context] returned [{type(value).__name__}], expected [Mapping]"
+                )
+            text = json.dumps(value, default=_json_default, allow_nan=False)
+            if len(text) > MAX_ALERT_CONTEXT_SIZE:
+                return {
+                    "_error": f"alert_context size is [{len(text)}] characters, bigger than maximum of "
+                    f"[{MAX_ALERT_CONTEXT_SIZE}] characters"
+                }
+            return json.loads(text)
+
+        context = call("alert_context", check_context, lambda exc: {"_error": repr(exc)} if exc else {})
+
+        def text_field(name):
+            return _truncate(call(name, want_str(name), lambda _exc: spec.get(name, "") if _exc is None else ""),
+                             MAX_GENERATED_FIELD_SIZE)
+
+        description = text_field("description")
+        reference = text_field("reference")
+        runbook = text_field("runbook")
+
+        def check_destinations(value):
+            if value is None:
+                return None
+            if not isinstance(value, (list, tuple, prowl_event.ImmutableList)) or not all(
+                isinstance(v, str) for v in value
+            ):
+                raise FunctionReturnTypeError(
+                    f"detection [{detection.id}] function [destinations] returned [{type(value).__name__}], "
+                    "expected [list[str]]"
+                )
+            value = list(value)[:MAX_DESTINATIONS_SIZE]
+            if not value:
+                return ["SKIP"]
+            if test_mode and self.available_destinations is not None:
+                unknown = [v for v in value if v != "SKIP" and v not in self.available_destinations]
+                if unknown:
+                    raise UnknownDestinationError(
+                        f"detection [{detection.id}] function [destinations] named unknown destinations {unknown}"
+                    )
+            return value
+
+        destinations = call("destinations", check_destinations, lambda _exc: None)
+        unique = call("unique", want_str("unique"), lambda _exc: None)
+        outputs = {
+            "title": title,
+            "dedup": dedup,
+            "severity": severity,
+            "alert_context": context,
+            "description": description,
+            "reference": reference,
+            "runbook": runbook,
+            "destinations": destinations,
+            "unique": unique,
+        }
+        return outputs, errors
+
+
+def _captured(capture):
+    return capture.getvalue() if isinstance(capture, io.StringIO) else ""
+
+
+def main():
+    fd_in = int(os.environ.get("PROWL_IN", "3"))
+    fd_out = int(os.environ.get("PROWL_OUT", "4"))
+    fd_progress = int(os.environ.get("PROWL_PROGRESS", "-1"))
+    memory_mb = int(os.environ.get("PROWL_MEMORY_MB", "0"))
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    frames = _Frames(fd_in, fd_out)
+    worker = Worker(frames, _Progress(fd_progress))
+    frames.write({"op": "hello", "protocol": PROTOCOL_VERSION, "python": sys.version.split()[0]})
+    while True:
+        req = frames.read()
+        if req is None:
+            return
+        op = req.get("op")
+        try:
+            if op == "load":
+                reply = worker.load(req)
+            elif op == "run":
+                reply = worker.run(req)
+            elif op == "ping":
+                reply = {"op": "pong"}
+            else:
+                reply = {"op": "error", "message": f"unknown op {op!r}"}
+        except BaseException as exc:  # noqa: BLE001 - the worker must answer every request
+            reply = {"op": "error", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        frames.write(reply)
+
+
+if __name__ == "__main__":
+    main()
