@@ -115,11 +115,14 @@ func (f *testFlags) options() (testrun.Options, error) {
 // the valid specs can still be tested.
 func loadRepo(paths []string, f *testFlags) (*analysis.Repo, analysis.Problems, error) {
 	repo, err := analysis.Load(paths, analysis.Options{IgnoreFiles: f.ignoreFiles, IgnoreExtraKeys: f.ignoreExtraKeys})
-	var problems analysis.Problems
-	if err != nil && !errors.As(err, &problems) {
+	var ps *analysis.Problems
+	if err != nil && !errors.As(err, &ps) {
 		return nil, nil, err
 	}
-	return repo, problems, nil
+	if ps != nil {
+		return repo, *ps, nil
+	}
+	return repo, nil, nil
 }
 
 // runTests runs one round and writes the report; ok is false on failures.

@@ -55,7 +55,7 @@ type Detection struct {
 	Tags               []string
 	Reports            map[string][]string
 	SummaryAttributes  []string
-	Status             string // "", experimental, deprecated
+	Status             string // as written, lower-cased: "", experimental, deprecated
 	CreateAlert        bool   // true when not set; false makes a signal
 	CreatedBy          string
 	BaseDetection      string // derived detections
@@ -92,7 +92,7 @@ type Test struct {
 	ExpectedResult bool
 	// Log is the test event (Resource for policies), as JSON text.
 	Log     []byte
-	LogType string
+	LogType string // LogType (ResourceType for policies), as written
 	Mocks   []Mock
 	// Expected alert outputs: prowl extensions. Nil when not asserted.
 	ExpectedTitle        *string

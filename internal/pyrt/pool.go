@@ -110,7 +110,7 @@ func (p *Pool) startLoaded() (*worker, error) {
 		req := p.load
 		p.mu.Unlock()
 		var reply loadReply
-		err = w.call(req, &reply, p.stallLimit())
+		_, err = w.call(req, &reply, p.stallLimit())
 		var failed *errWorkerFailed
 		if errors.As(err, &failed) && failed.item == -1 && failed.rule >= 0 && failed.rule < len(req.Detections) && attempt < len(req.Detections) {
 			p.mu.Lock()
@@ -147,18 +147,39 @@ func (p *Pool) startLoaded() (*worker, error) {
 // Workers is the number of worker processes.
 func (p *Pool) Workers() int { return p.cfg.Workers }
 
+// pipelineDepth is how many batches a worker has queued at once, so that
+// Python works on the next batch while Go encodes and decodes.
+const pipelineDepth = 2
+
+// batch is a slice of a Run's items and where their results go.
+type batch struct {
+	out     [][]Result
+	work    []Item // what is still to evaluate
+	pending []int  // work[i] is item pending[i] of the batch
+	retried bool
+}
+
 // Run evaluates items and returns, per item, the results of its detections.
-// Batches run in parallel across the workers.
+// Batches run in parallel across the workers, pipelined within each.
 func (p *Pool) Run(ctx context.Context, mode Mode, items []Item) ([][]Result, error) {
 	results := make([][]Result, len(items))
 	size := p.cfg.BatchSize
-	if per := (len(items) + p.cfg.Workers - 1) / p.cfg.Workers; per < size {
+	if per := (len(items) + p.cfg.Workers*pipelineDepth - 1) / (p.cfg.Workers * pipelineDepth); per < size {
 		size = max(per, 1)
 	}
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
+	batches := make(chan *batch, (len(items)+size-1)/size)
 	for start := 0; start < len(items); start += size {
 		end := min(start+size, len(items))
+		b := &batch{out: results[start:end], work: items[start:end], pending: make([]int, end-start)}
+		for i := range b.pending {
+			b.pending[i] = i
+		}
+		batches <- b
+	}
+	close(batches)
+	var wg sync.WaitGroup
+	errs := make([]error, p.cfg.Workers)
+	for i := range min(p.cfg.Workers, len(batches)) {
 		var w *worker
 		select {
 		case w = <-p.idle:
@@ -166,50 +187,55 @@ func (p *Pool) Run(ctx context.Context, mode Mode, items []Item) ([][]Result, er
 			wg.Wait()
 			return nil, ctx.Err()
 		}
-		if w == nil {
-			wg.Wait()
-			return nil, errClosed
-		}
 		wg.Add(1)
-		go func(w *worker, start, end int) {
+		go func() {
 			defer wg.Done()
-			w, err := p.runBatch(w, mode, items[start:end], results[start:end])
+			w, err := p.serve(ctx, w, mode, batches)
 			if w != nil {
 				p.idle <- w
 			}
-			if err != nil {
-				select {
-				case errc <- err:
-				default:
-				}
-			}
-		}(w, start, end)
+			errs[i] = err
+		}()
 	}
 	wg.Wait()
-	select {
-	case err := <-errc:
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
-	default:
 	}
 	return results, nil
 }
 
-// runBatch runs one batch on w, recovering from a worker that dies or hangs
-// on a detection: that detection gets a rule error for that event, a fresh
-// worker takes over, and the rest of the batch is evaluated again (replies
-// die with the process, so detections with caching side effects may see
-// those events twice).
-// It returns the worker to put back (nil when none could be started).
-func (p *Pool) runBatch(w *worker, mode Mode, items []Item, out [][]Result) (*worker, error) {
-	pending := make([]int, len(items)) // indexes into items
-	work := make([]Item, len(items))
-	for i := range items {
-		pending[i] = i
-		work[i] = items[i]
+// serve evaluates batches on w, keeping up to pipelineDepth in flight. When
+// the worker dies or hangs on a detection, that detection gets a rule error
+// for that event, a fresh worker takes over and every batch in flight is
+// sent again, minus that one evaluation. (Replies die with the process, so
+// detections with caching side effects may see those events twice.) It
+// returns the worker to put back, nil when none could be started.
+func (p *Pool) serve(ctx context.Context, w *worker, mode Mode, batches <-chan *batch) (*worker, error) {
+	var inflight []*batch
+	send := func(b *batch) error {
+		frame, err := appendRunRequest(nil, mode, b.work)
+		if err != nil {
+			return err
+		}
+		return w.send(rawFrame(frame))
 	}
-	for round := 0; len(work) > 0; round++ {
+	for {
+		for len(inflight) < pipelineDepth && ctx.Err() == nil {
+			b, ok := <-batches
+			if !ok {
+				break
+			}
+			if err := send(b); err != nil {
+				return w, err
+			}
+			inflight = append(inflight, b)
+		}
+		if len(inflight) == 0 {
+			return w, ctx.Err()
+		}
+		head := inflight[0]
 		var reply runReply
-		err := w.call(runRequest{Op: "run", Mode: mode, Items: work}, &reply, p.stallLimit())
+		blobs, err := w.receive(&reply, p.stallLimit())
 		var failed *errWorkerFailed
 		if errors.As(err, &failed) {
 			p.forget(w)
@@ -218,15 +244,26 @@ func (p *Pool) runBatch(w *worker, mode Mode, items []Item, out [][]Result) (*wo
 				return nil, startErr
 			}
 			w = next
-			if failed.item < 0 || failed.item >= len(work) || round > len(items)*4 {
-				if round > 0 {
-					return w, fmt.Errorf("evaluating batch: %w", err)
-				}
-				continue // retry once: the failure was outside any detection
+			if failed.item >= 0 && failed.item < len(head.work) {
+				orig := head.pending[failed.item]
+				head.out[orig] = append(head.out[orig], Result{Rule: failed.rule, Error: p.workerError(failed)})
+				head.work, head.pending = withoutPair(head.work, head.pending, failed.item, failed.rule)
+			} else if head.retried {
+				return w, fmt.Errorf("evaluating batch: %w", err)
+			} else {
+				head.retried = true // the failure was outside any detection: try once more
 			}
-			orig := pending[failed.item]
-			out[orig] = append(out[orig], Result{Rule: failed.rule, Error: p.workerError(failed)})
-			work, pending = withoutPair(work, pending, failed.item, failed.rule)
+			var resend []*batch
+			for _, b := range inflight {
+				if len(b.work) == 0 {
+					continue
+				}
+				if err := send(b); err != nil {
+					return w, err
+				}
+				resend = append(resend, b)
+			}
+			inflight = resend
 			continue
 		}
 		if err != nil {
@@ -235,12 +272,14 @@ func (p *Pool) runBatch(w *worker, mode Mode, items []Item, out [][]Result) (*wo
 		if reply.Op != "results" {
 			return w, fmt.Errorf("evaluating batch: %s", reply.Message)
 		}
-		for i, rs := range reply.Items {
-			out[pending[i]] = append(out[pending[i]], rs...)
+		if err := reply.resolveBlobs(blobs); err != nil {
+			return w, err
 		}
-		return w, nil
+		for i, rs := range reply.Items {
+			head.out[head.pending[i]] = append(head.out[head.pending[i]], rs...)
+		}
+		inflight = inflight[1:]
 	}
-	return w, nil
 }
 
 // withoutPair removes detection rule from item's list: it failed, and every

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // ProtocolVersion is the version of the Go<->Python framing and messages.
@@ -15,38 +16,40 @@ const ProtocolVersion = 1
 // maxFrame bounds one reply; a larger length means a corrupted stream.
 const maxFrame = 1 << 30
 
-// writeFrame sends one message: a 4-byte little-endian length, then JSON.
-func writeFrame(w io.Writer, msg any) error {
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("encoding worker request: %w", err)
+// encodeFrame encodes one request: a 4-byte little-endian length, then JSON.
+func encodeFrame(msg any) ([]byte, error) {
+	body, ok := msg.(rawFrame)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(msg); err != nil {
+			return nil, fmt.Errorf("encoding worker request: %w", err)
+		}
 	}
-	var head [4]byte
-	binary.LittleEndian.PutUint32(head[:], uint32(len(body)))
-	if _, err := w.Write(append(head[:], body...)); err != nil {
-		return fmt.Errorf("writing to worker: %w", err)
-	}
-	return nil
+	frame := make([]byte, 4, 4+len(body))
+	binary.LittleEndian.PutUint32(frame, uint32(len(body)))
+	return append(frame, body...), nil
 }
 
-// readFrame reads one message into v.
-func readFrame(r *bufio.Reader, v any) error {
-	var head [4]byte
+// readFrame reads one reply into v and returns the blobs that follow its
+// JSON (the reply refers to them as [offset, length]).
+func readFrame(r *bufio.Reader, v any) ([]byte, error) {
+	var head [8]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
-		return fmt.Errorf("reading from worker: %w", err)
+		return nil, fmt.Errorf("reading from worker: %w", err)
 	}
-	size := binary.LittleEndian.Uint32(head[:])
-	if size > maxFrame {
-		return fmt.Errorf("reading from worker: frame of %d bytes exceeds the limit", size)
+	size := binary.LittleEndian.Uint32(head[:4])
+	jsonLen := binary.LittleEndian.Uint32(head[4:])
+	if size > maxFrame || size < 4 || jsonLen > size-4 {
+		return nil, fmt.Errorf("reading from worker: corrupt frame header (%d, %d)", size, jsonLen)
 	}
-	body := make([]byte, size)
+	body := make([]byte, size-4)
 	if _, err := io.ReadFull(r, body); err != nil {
-		return fmt.Errorf("reading from worker: %w", err)
+		return nil, fmt.Errorf("reading from worker: %w", err)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decoding worker reply: %w", err)
+	if err := json.Unmarshal(body[:jsonLen], v); err != nil {
+		return nil, fmt.Errorf("decoding worker reply: %w", err)
 	}
-	return nil
+	return body[jsonLen:], nil
 }
 
 type helloMsg struct {
@@ -100,10 +103,63 @@ type loadReply struct {
 	Errors  map[string]*PyError `json:"errors"`
 }
 
-type runRequest struct {
-	Op    string `json:"op"`
-	Mode  Mode   `json:"mode"`
-	Items []Item `json:"items"`
+// appendRunRequest encodes a run request by hand: events are already JSON
+// objects (normalized events or test logs), so they are copied, not
+// re-validated as json.Marshal would.
+func appendRunRequest(buf []byte, mode Mode, items []Item) ([]byte, error) {
+	buf = append(buf, `{"op":"run","mode":"`...)
+	buf = append(buf, mode...)
+	buf = append(buf, `","items":[`...)
+	for i, it := range items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"event":`...)
+		buf = append(buf, it.Event...)
+		if it.LogType != "" {
+			buf = append(buf, `,"log_type":`...)
+			buf = strconv.AppendQuote(buf, it.LogType)
+		}
+		buf = append(buf, `,"rules":[`...)
+		for j, r := range it.Rules {
+			if j > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, int64(r), 10)
+		}
+		buf = append(buf, ']')
+		if len(it.Mocks) > 0 {
+			mocks, err := json.Marshal(it.Mocks)
+			if err != nil {
+				return nil, fmt.Errorf("encoding mocks: %w", err)
+			}
+			buf = append(buf, `,"mocks":`...)
+			buf = append(buf, mocks...)
+		}
+		buf = append(buf, '}')
+	}
+	return append(buf, "]}"...), nil
+}
+
+// rawFrame is a request already encoded as JSON.
+type rawFrame []byte
+
+// resolveBlobs points each match's alert context at its bytes in blobs.
+func (r *runReply) resolveBlobs(blobs []byte) error {
+	for _, results := range r.Items {
+		for i := range results {
+			o := results[i].Outputs
+			if o == nil || o.blob == nil {
+				continue
+			}
+			off, n := o.blob[0], o.blob[1]
+			if off < 0 || n < 0 || off+n > len(blobs) {
+				return fmt.Errorf("worker reply refers to bytes %d..%d of %d", off, off+n, len(blobs))
+			}
+			o.AlertContext = json.RawMessage(blobs[off : off+n : off+n])
+		}
+	}
+	return nil
 }
 
 type runReply struct {

@@ -93,26 +93,34 @@ func runtimeDir() (string, error) {
 	return runtimePath, runtimeErr
 }
 
-// errWorkerFailed means the worker died or hung; progress says where.
+// errWorkerFailed means the worker died or hung; item and rule say where
+// (from the progress slot), -1 when it was outside any detection call.
 type errWorkerFailed struct {
-	cause         string
-	item, rule    int
+	cause      string
+	item, rule int
 }
 
 func (e *errWorkerFailed) Error() string {
 	return fmt.Sprintf("python worker %s (item %d, detection %d)", e.cause, e.item, e.rule)
 }
 
-// worker is one CPython process.
+// progressSize is the progress slot: item, rule and a counter the worker
+// bumps on every detection call, as little-endian int32s.
+const progressSize = 12
+
+// worker is one CPython process. Requests go through a writer goroutine so
+// that several can be in flight while replies are read.
 type worker struct {
-	cfg      Config
-	cmd      *exec.Cmd
-	toPy     *os.File
-	fromPy   *bufio.Reader
-	fromFile *os.File
-	progress *os.File
-	done     chan struct{} // closed when the process has exited
-	python   string
+	cfg       Config
+	cmd       *exec.Cmd
+	toPy      *os.File
+	sendq     chan []byte
+	fromPy    *bufio.Reader
+	fromFile  *os.File
+	progress  *os.File
+	done      chan struct{} // closed when the process has exited
+	closeOnce sync.Once
+	python    string
 }
 
 // startWorker launches a process and performs the hello handshake.
@@ -121,22 +129,25 @@ func startWorker(cfg Config) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		inR.Close()
-		inW.Close()
-		return nil, err
-	}
 	progress, err := os.CreateTemp("", "prowl-progress-")
 	if err != nil {
 		return nil, err
 	}
 	os.Remove(progress.Name())
-	if err := progress.Truncate(8); err != nil {
+	if err := progress.Truncate(progressSize); err != nil {
+		progress.Close()
+		return nil, err
+	}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		progress.Close()
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		progress.Close()
+		inR.Close()
+		inW.Close()
 		return nil, err
 	}
 	cmd := exec.Command(cfg.Python, "-B", "-s", filepath.Join(dir, "prowl_worker.py"))
@@ -157,23 +168,24 @@ func startWorker(cfg Config) (*worker, error) {
 	}
 	cmd.Stdout = out
 	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		inR.Close()
+	err = cmd.Start()
+	inR.Close()
+	outW.Close()
+	if err != nil {
 		inW.Close()
 		outR.Close()
-		outW.Close()
 		progress.Close()
 		return nil, fmt.Errorf("starting python worker %s: %w", cfg.Python, err)
 	}
-	inR.Close()
-	outW.Close()
-	w := &worker{cfg: cfg, cmd: cmd, toPy: inW, fromPy: bufio.NewReaderSize(outR, 1<<16), fromFile: outR, progress: progress, done: make(chan struct{})}
+	w := &worker{cfg: cfg, cmd: cmd, toPy: inW, sendq: make(chan []byte, 8), fromPy: bufio.NewReaderSize(outR, 1<<16),
+		fromFile: outR, progress: progress, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		close(w.done)
 	}()
+	go w.writeLoop()
 	var hello helloMsg
-	if err := w.call(nil, &hello, 30*time.Second+cfg.RuleTimeout); err != nil {
+	if _, err := w.receive(&hello, 30*time.Second+cfg.RuleTimeout); err != nil {
 		return nil, fmt.Errorf("python worker %s did not start: %w", cfg.Python, err)
 	}
 	if hello.Protocol != ProtocolVersion {
@@ -185,31 +197,61 @@ func startWorker(cfg Config) (*worker, error) {
 	return w, nil
 }
 
-// call sends req (unless nil) and reads one reply into resp. It fails when
-// the process exits, or when the progress slot has not moved for stall (the
-// process is then killed): a detection that hangs past its own soft limit.
-func (w *worker) call(req, resp any, stall time.Duration) error {
-	if req != nil {
-		w.writeProgress(-1, -1)
-		if err := writeFrame(w.toPy, req); err != nil {
-			w.kill()
-			return w.failure("exited")
+// writeLoop writes queued frames until the queue closes or a write fails
+// (the process is gone; the reader notices).
+func (w *worker) writeLoop() {
+	for frame := range w.sendq {
+		if _, err := w.toPy.Write(frame); err != nil {
+			for range w.sendq {
+			}
+			return
 		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- readFrame(w.fromPy, resp) }()
-	tick := min(stall/4, time.Second)
-	ticker := time.NewTicker(tick)
+}
+
+// send queues a request.
+func (w *worker) send(req any) error {
+	frame, err := encodeFrame(req)
+	if err != nil {
+		return err
+	}
+	w.sendq <- frame
+	return nil
+}
+
+// call sends one request and reads its reply.
+func (w *worker) call(req, resp any, stall time.Duration) ([]byte, error) {
+	if err := w.send(req); err != nil {
+		return nil, err
+	}
+	return w.receive(resp, stall)
+}
+
+// receive reads the next reply into resp and returns its blobs. It fails
+// when the process exits, or when the progress slot has not moved for stall
+// while a reply is awaited (the process is then killed): a detection that
+// hangs past its own soft limit.
+func (w *worker) receive(resp any, stall time.Duration) ([]byte, error) {
+	type result struct {
+		blobs []byte
+		err   error
+	}
+	resc := make(chan result, 1)
+	go func() {
+		blobs, err := readFrame(w.fromPy, resp)
+		resc <- result{blobs, err}
+	}()
+	ticker := time.NewTicker(min(stall/4, time.Second))
 	defer ticker.Stop()
 	last, since := w.readProgress(), time.Now()
 	for {
 		select {
-		case err := <-errc:
-			if err != nil {
+		case r := <-resc:
+			if r.err != nil {
 				w.kill()
-				return w.failure("exited")
+				return nil, w.failure("exited")
 			}
-			return nil
+			return r.blobs, nil
 		case now := <-ticker.C:
 			if cur := w.readProgress(); cur != last {
 				last, since = cur, now
@@ -219,51 +261,60 @@ func (w *worker) call(req, resp any, stall time.Duration) error {
 				continue
 			}
 			w.kill()
-			<-errc
-			return w.failure(fmt.Sprintf("stopped responding for %s", stall.Round(time.Second)))
+			<-resc
+			return nil, w.failure(fmt.Sprintf("stopped responding for %s", stall.Round(time.Second)))
 		}
 	}
 }
 
-func (w *worker) readProgress() [2]int {
-	var buf [8]byte
+func (w *worker) readProgress() [3]int32 {
+	var buf [progressSize]byte
 	if _, err := w.progress.ReadAt(buf[:], 0); err != nil {
-		return [2]int{-1, -1}
+		return [3]int32{-1, -1, 0}
 	}
-	return [2]int{int(int32(binary.LittleEndian.Uint32(buf[:4]))), int(int32(binary.LittleEndian.Uint32(buf[4:])))}
+	var out [3]int32
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(buf[4*i:]))
+	}
+	return out
 }
 
+// failure describes how the process ended and where it was; it releases the
+// progress slot, so it is called once, after kill.
 func (w *worker) failure(cause string) error {
 	at := w.readProgress()
 	if cause == "exited" {
-		<-w.done
 		if st := w.cmd.ProcessState; st != nil {
 			cause = "exited (" + st.String() + ")"
 		}
 	}
 	w.progress.Close()
-	return &errWorkerFailed{cause: cause, item: at[0], rule: at[1]}
+	return &errWorkerFailed{cause: cause, item: int(at[0]), rule: int(at[1])}
 }
 
-func (w *worker) writeProgress(item, rule int) {
-	var buf [8]byte
-	binary.LittleEndian.PutUint32(buf[:4], uint32(int32(item)))
-	binary.LittleEndian.PutUint32(buf[4:], uint32(int32(rule)))
-	w.progress.WriteAt(buf[:], 0)
-}
-
-// kill ends the process; its files stay open so progress can still be read.
+// kill ends the process; the progress slot stays open to be read.
 func (w *worker) kill() {
 	if w.cmd.Process != nil {
 		w.cmd.Process.Kill()
 	}
 	<-w.done
-	w.toPy.Close()
-	w.fromFile.Close()
+	w.closeFiles()
+}
+
+func (w *worker) closeFiles() {
+	w.closeOnce.Do(func() {
+		close(w.sendq)
+		w.toPy.Close()
+		w.fromFile.Close()
+	})
 }
 
 // close asks the worker to exit by closing its input, then waits briefly.
 func (w *worker) close() {
+	w.closeOnce.Do(func() {
+		close(w.sendq)
+	})
+	// The writer goroutine closes nothing; closing the pipe ends the worker's read loop.
 	w.toPy.Close()
 	select {
 	case <-w.done:

@@ -18,6 +18,9 @@ type TextOptions struct {
 	Verbose bool
 }
 
+// maxContextShown is how much of an alert context non-verbose text shows.
+const maxContextShown = 240
+
 // outputOrder is the order alert outputs are printed in (Panther's order).
 var outputOrder = []string{"title", "dedup", "alert_context", "description", "reference", "severity", "runbook", "destinations", "unique"}
 
@@ -101,6 +104,9 @@ func writeTest(p *printer, t *TestReport, opts TextOptions) {
 			}
 			if !slices.Contains(t.Defined, name) && !opts.Verbose && name != "title" && name != "dedup" && name != "severity" {
 				continue
+			}
+			if name == "alert_context" && !opts.Verbose && len(v) > maxContextShown {
+				v = v[:maxContextShown] + "... (-v shows all)"
 			}
 			p.line("        [%s] %s", name, v)
 		}

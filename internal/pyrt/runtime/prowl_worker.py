@@ -1,7 +1,10 @@
 """prowl's CPython detection worker.
 
-Protocol (version 1): frames of a 4-byte little-endian length and a UTF-8 JSON
-body, read from fd PROWL_IN and written to fd PROWL_OUT. Standard output and
+Protocol (version 1): requests are frames of a 4-byte little-endian length and
+a UTF-8 JSON body, read from fd PROWL_IN. Replies, written to fd PROWL_OUT,
+are a 4-byte total length, a 4-byte JSON length, the JSON and then raw blobs
+that the JSON refers to as [offset, length] (alert contexts travel that way,
+so neither side parses them twice). Standard output and
 standard error are left to the detections (the Go side drains them), so what
 a rule prints can never corrupt the protocol. Before each rule call the worker
 records (item, rule) in the progress file so that the Go side can name the
@@ -74,9 +77,9 @@ class _Frames:
             return None
         return json.loads(body)
 
-    def write(self, message):
+    def write(self, message, blobs=b""):
         body = json.dumps(message, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass")
-        data = struct.pack("<I", len(body)) + body
+        data = struct.pack("<II", 4 + len(body) + len(blobs), len(body)) + body + blobs
         view = memoryview(data)
         while view:
             written = os.write(self._out, view)
@@ -87,11 +90,13 @@ class _Progress:
     """Where the worker is: (item, rule), read by Go after a crash or hang."""
 
     def __init__(self, fd):
-        self._map = mmap.mmap(fd, 8) if fd >= 0 else None
+        self._map = mmap.mmap(fd, 12) if fd >= 0 else None
+        self._seq = 0
 
     def mark(self, item, rule):
         if self._map is not None:
-            struct.pack_into("<ii", self._map, 0, item, rule)
+            self._seq = (self._seq + 1) & 0x7FFFFFFF
+            struct.pack_into("<iii", self._map, 0, item, rule, self._seq)
 
 
 class _Clock:
@@ -161,10 +166,11 @@ def _truncate(value, limit):
 
 
 def _json_default(value):
+    # Serialising only reads, so the wrapped containers need no copy.
     if isinstance(value, prowl_event.ImmutableCaseInsensitiveDict):
-        return value.to_dict()
+        return value._container
     if isinstance(value, prowl_event.ImmutableList):
-        return value.as_list()
+        return value._container
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
     return str(value)
@@ -191,6 +197,7 @@ class Detection:
 
 class Worker:
     def __init__(self, frames, progress):
+        self.blobs = bytearray()
         self.frames = frames
         self.progress = progress
         self.detections = []
@@ -250,14 +257,19 @@ class Worker:
     # ---- run --------------------------------------------------------------
     def run(self, req):
         test_mode = req.get("mode") == "test"
+        self.blobs = bytearray()
         out = []
+        saved = sys.stdout
+        if not test_mode:
+            sys.stdout = sys.stderr  # what rules print in production goes to the worker log
         self.clock.arm()
         try:
             for item_index, item in enumerate(req["items"]):
                 out.append(self._run_item(item_index, item, test_mode))
         finally:
             self.clock.disarm()
-        return {"op": "results", "items": out}
+            sys.stdout = saved
+        return {"op": "results", "items": out}, bytes(self.blobs)
 
     def _run_item(self, item_index, item, test_mode):
         raw = item["event"]
@@ -277,6 +289,11 @@ class Worker:
 
     def _call(self, fn, event, capture):
         self.clock.started = time.monotonic()
+        if capture is None:
+            try:
+                return fn(event)
+            finally:
+                self.clock.started = None
         saved = sys.stdout
         sys.stdout = capture
         try:
@@ -286,7 +303,7 @@ class Worker:
             self.clock.started = None
 
     def _run_detection(self, detection, event, mocks, test_mode):
-        capture = io.StringIO() if test_mode else sys.stderr
+        capture = io.StringIO() if test_mode else None
         patcher = None
         if mocks:
             from unittest import mock
@@ -393,15 +410,15 @@ class Worker:
                 raise FunctionReturnTypeError(
                     f"detection [{detection.id}] function [alert_context] returned [{type(value).__name__}], expected [Mapping]"
                 )
-            text = json.dumps(value, default=_json_default, allow_nan=False)
+            text = json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
             if len(text) > MAX_ALERT_CONTEXT_SIZE:
-                return {
+                return json.dumps({
                     "_error": f"alert_context size is [{len(text)}] characters, bigger than maximum of "
                     f"[{MAX_ALERT_CONTEXT_SIZE}] characters"
-                }
-            return json.loads(text)
+                })
+            return text
 
-        context = call("alert_context", check_context, lambda exc: {"_error": repr(exc)} if exc else {})
+        context = call("alert_context", check_context, lambda exc: json.dumps({"_error": repr(exc)}) if exc else "{}")
 
         def text_field(name):
             return _truncate(call(name, want_str(name), lambda _exc: spec.get(name, "") if _exc is None else ""),
@@ -438,7 +455,7 @@ class Worker:
             "title": title,
             "dedup": dedup,
             "severity": severity,
-            "alert_context": context,
+            "alert_context_blob": self._blob(context),
             "description": description,
             "reference": reference,
             "runbook": runbook,
@@ -446,6 +463,12 @@ class Worker:
             "unique": unique,
         }
         return outputs, errors
+
+    def _blob(self, text):
+        data = text.encode("utf-8", "surrogatepass")
+        offset = len(self.blobs)
+        self.blobs += data
+        return [offset, len(data)]
 
 
 def _captured(capture):
@@ -468,18 +491,19 @@ def main():
         if req is None:
             return
         op = req.get("op")
+        blobs = b""
         try:
             if op == "load":
                 reply = worker.load(req)
             elif op == "run":
-                reply = worker.run(req)
+                reply, blobs = worker.run(req)
             elif op == "ping":
                 reply = {"op": "pong"}
             else:
                 reply = {"op": "error", "message": f"unknown op {op!r}"}
         except BaseException as exc:  # noqa: BLE001 - the worker must answer every request
             reply = {"op": "error", "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-        frames.write(reply)
+        frames.write(reply, blobs)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,267 @@
+package testrun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/pyrt"
+)
+
+func load(t *testing.T, paths ...string) (*analysis.Repo, analysis.Problems) {
+	t.Helper()
+	repo, err := analysis.Load(paths, analysis.Options{})
+	var ps *analysis.Problems
+	if err != nil && !errors.As(err, &ps) {
+		t.Fatal(err)
+	}
+	if ps != nil {
+		return repo, *ps
+	}
+	return repo, nil
+}
+
+func run(t *testing.T, repo *analysis.Repo, opts Options) *Report {
+	t.Helper()
+	if opts.Python.RuleTimeout == 0 {
+		opts.Python.RuleTimeout = 2 * time.Second
+	}
+	r, err := Run(context.Background(), repo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func find(r *Report, id, test string) *TestReport {
+	for _, d := range r.Detections {
+		if d.ID != id {
+			continue
+		}
+		for _, tr := range d.Tests {
+			if tr.Name == test {
+				return tr
+			}
+		}
+	}
+	return nil
+}
+
+// writeRepo writes files (path -> content) under a temp dir.
+func writeRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// The seed walkthrough's two detections, code and test JSON verbatim.
+func TestSeedWalkthrough(t *testing.T) {
+	repo, problems := load(t, "testdata/seed")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	r := run(t, repo, Options{})
+	if !r.OK() || r.Passed != 2 {
+		t.Fatalf("want 2 passing tests, got passed=%d failed=%d invalid=%d", r.Passed, r.Failed, r.Invalid)
+	}
+	second := find(r, "Seed.OktaFailedLoginContext", "Failed admin login")
+	o := second.Outputs
+	if o.Title != "Multiple Failed Logins for admin" || o.Dedup != "111.111.111.111" || o.Severity != "CRITICAL" {
+		t.Errorf("seed outputs: title %q dedup %q severity %q", o.Title, o.Dedup, o.Severity)
+	}
+	var text bytes.Buffer
+	WriteText(&text, r, TextOptions{})
+	for _, want := range []string{"[PASS] Failed admin login", "[title] Multiple Failed Logins for admin", "[dedup] 111.111.111.111", "[severity] CRITICAL"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+}
+
+const header = "AnalysisType: rule\nEnabled: true\nSeverity: Medium\nLogTypes: [Okta.SystemLog]\n"
+
+func ruleSpec(id, file, tests string) string {
+	return header + "RuleID: " + id + "\nFilename: " + file + "\nTests:\n" + tests
+}
+
+const oneTest = "  - Name: t\n    ExpectedResult: true\n    Log: {\"a\": 1}\n"
+
+func TestRuleErrorsFailTheirTests(t *testing.T) {
+	dir := writeRepo(t, map[string]string{
+		"raises.yml": ruleSpec("Raises", "raises.py", oneTest), "raises.py": "def rule(event):\n    return event['nope']\n",
+		"wrong.yml": ruleSpec("Wrong", "wrong.py", oneTest), "wrong.py": "def rule(event):\n    return 1\n",
+		"loop.yml": ruleSpec("Loop", "loop.py", oneTest), "loop.py": "def rule(event):\n    while True:\n        pass\n",
+		"exit.yml": ruleSpec("Exit", "exit.py", oneTest), "exit.py": "import sys\ndef rule(event):\n    sys.exit(1)\n",
+		"print.yml": ruleSpec("Print", "print.py", oneTest), "print.py": "def rule(event):\n    print('debug', event.get('a'))\n    return True\n",
+		"import.yml": ruleSpec("Import", "import.py", oneTest), "import.py": "import nonexistent_mod\ndef rule(event):\n    return True\n",
+		"aux.yml": ruleSpec("Aux", "aux.py", oneTest), "aux.py": "def rule(event):\n    return True\ndef title(event):\n    return 42\n",
+	})
+	repo, _ := load(t, dir)
+	r := run(t, repo, Options{Python: pyrt.Config{RuleTimeout: 300 * time.Millisecond}})
+	for id, typ := range map[string]string{"Raises": "KeyError", "Wrong": "FunctionReturnTypeError", "Loop": "RuleTimeout", "Exit": "SystemExit"} {
+		tr := find(r, id, "t")
+		if tr == nil || tr.Passed || tr.Error == nil || tr.Error.Type != typ {
+			t.Errorf("%s: want a failing test with %s, got %+v", id, typ, tr)
+		}
+	}
+	if tr := find(r, "Print", "t"); tr == nil || !tr.Passed || tr.Stdout != "debug 1\n" {
+		t.Errorf("printing rule should pass and show its output: %+v", tr)
+	}
+	if tr := find(r, "Aux", "t"); tr == nil || tr.Passed || tr.FunctionErrors["title"] == nil {
+		t.Errorf("an alert function error must fail an expected-alert test: %+v", tr)
+	}
+	var importProblem string
+	for _, d := range r.Detections {
+		if d.ID == "Import" && len(d.Problems) == 1 {
+			importProblem = d.Problems[0]
+		}
+	}
+	if !strings.Contains(importProblem, "import.yml") || !strings.Contains(importProblem, "nonexistent_mod") {
+		t.Errorf("import error should name the file and module: %q", importProblem)
+	}
+	if r.OK() || r.Invalid != 1 || r.Passed != 1 || r.Failed != 5 {
+		t.Errorf("summary passed=%d failed=%d invalid=%d", r.Passed, r.Failed, r.Invalid)
+	}
+}
+
+func TestExpectedOutputsAndMocks(t *testing.T) {
+	tests := `  - Name: right
+    ExpectedResult: true
+    ExpectedTitle: "hit alice"
+    ExpectedSeverity: high
+    ExpectedAlertContext: {"user": "alice", "n": 1}
+    Log: {"user": "alice"}
+  - Name: wrong title
+    ExpectedResult: true
+    ExpectedTitle: "hit bob"
+    Log: {"user": "alice"}
+  - Name: mocked
+    ExpectedResult: true
+    Mocks:
+      - objectName: allowed_users
+        returnValue: ["carol"]
+    Log: {"user": "carol"}
+`
+	dir := writeRepo(t, map[string]string{
+		"r.yml": ruleSpec("R", "r.py", tests),
+		"r.py": `def allowed_users():
+    return ["alice"]
+def rule(event):
+    return event.get("user") in allowed_users()
+def title(event):
+    return "hit " + event.get("user")
+def severity(event):
+    return "HIGH"
+def alert_context(event):
+    return {"n": 1, "user": event.get("user")}
+`})
+	repo, _ := load(t, dir)
+	r := run(t, repo, Options{})
+	if tr := find(r, "R", "right"); !tr.Passed {
+		t.Errorf("right: %+v", tr.Mismatches)
+	}
+	tr := find(r, "R", "wrong title")
+	if tr.Passed || len(tr.Mismatches) != 1 || tr.Mismatches[0].Expected != "hit bob" || tr.Mismatches[0].Actual != "hit alice" {
+		t.Errorf("wrong title: %+v", tr.Mismatches)
+	}
+	if tr := find(r, "R", "mocked"); !tr.Passed {
+		t.Errorf("a JSON list mock should replace the function's return value: %+v %+v", tr.Error, tr.Result)
+	}
+}
+
+func TestFiltersMinimumTestsAndSkips(t *testing.T) {
+	neg := "  - Name: n\n    ExpectedResult: false\n    Log: {\"a\": 2}\n"
+	dir := writeRepo(t, map[string]string{
+		"a.yml": strings.Replace(ruleSpec("A", "a.py", oneTest+neg), "Severity: Medium", "Severity: High", 1),
+		"a.py":  "def rule(event):\n    return event.get('a') == 1\n",
+		"b.yml": ruleSpec("B", "b.py", oneTest) + "Tags: [Okta]\n", "b.py": "def rule(event):\n    return True\n",
+		"c.yml": strings.Replace(ruleSpec("C", "c.py", oneTest), "Enabled: true", "Enabled: false", 1), "c.py": "def rule(event):\n    return True\n",
+	})
+	repo, _ := load(t, dir)
+	filter := func(s string) Filter {
+		f, err := ParseFilter(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	ids := func(r *Report) string {
+		var out []string
+		for _, d := range r.Detections {
+			out = append(out, d.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(run(t, repo, Options{Filters: []Filter{filter("Severity=high,critical")}})); got != "A" {
+		t.Errorf("severity filter: %s", got)
+	}
+	if got := ids(run(t, repo, Options{Filters: []Filter{filter("Tags!=okta")}})); got != "A,C" {
+		t.Errorf("negated filter: %s", got)
+	}
+	if got := ids(run(t, repo, Options{Filters: []Filter{filter("Tags=")}})); got != "A,C" {
+		t.Errorf("empty value matches absent key: %s", got)
+	}
+	r := run(t, repo, Options{MinimumTests: 2, SkipDisabledTests: true})
+	if r.Invalid != 1 || r.Skipped != 1 || r.Passed != 2 {
+		t.Errorf("minimum tests / skip disabled: passed=%d invalid=%d skipped=%d", r.Passed, r.Invalid, r.Skipped)
+	}
+	if _, err := ParseFilter("novalue"); err == nil {
+		t.Error("a filter without = must be rejected")
+	}
+}
+
+func TestMachineReadableReports(t *testing.T) {
+	dir := writeRepo(t, map[string]string{
+		"a.yml": ruleSpec("A", "a.py", oneTest+"  - Name: bad\n    ExpectedResult: false\n    Log: {\"a\": 1}\n"),
+		"a.py":  "def rule(event):\n    return True\n",
+	})
+	repo, _ := load(t, dir)
+	r := run(t, repo, Options{})
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var decoded struct {
+		Passed, Failed int
+		Detections     []struct{ Tests []struct{ Name string; Passed bool } }
+	}
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil || decoded.Passed != 1 || decoded.Failed != 1 || len(decoded.Detections[0].Tests) != 2 {
+		t.Errorf("json report: %v %+v", err, decoded)
+	}
+	var junit bytes.Buffer
+	if err := WriteJUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal(junit.Bytes(), &suites); err != nil || suites.Tests != 2 || suites.Failures != 1 || suites.Suites[0].Cases[1].Failure == nil {
+		t.Errorf("junit report: %v %+v", err, suites)
+	}
+}
+
+func TestTextEscapesControlCharacters(t *testing.T) {
+	dir := writeRepo(t, map[string]string{
+		"a.yml": ruleSpec("A", "a.py", "  - Name: t\n    ExpectedResult: true\n    Log: {\"u\": \"\\u001b[31mred\"}\n"),
+		"a.py":  "def rule(event):\n    return True\ndef title(event):\n    return event.get('u')\n",
+	})
+	repo, _ := load(t, dir)
+	var text bytes.Buffer
+	WriteText(&text, run(t, repo, Options{}), TextOptions{})
+	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `\x1b[31mred`) {
+		t.Errorf("escape sequences from log content must be escaped:\n%q", text.String())
+	}
+}

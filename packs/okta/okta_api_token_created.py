@@ -1,0 +1,32 @@
+from panther_okta_helpers import okta_alert_context
+
+
+def _token(event):
+    for item in event.get("target") or []:
+        if item and item.get("type") == "Token":
+            return item
+    return {}
+
+
+def rule(event):
+    if event.get("eventType") != "system.api_token.create":
+        return False
+    return event.deep_get("outcome", "result") == "SUCCESS"
+
+
+def title(event):
+    actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
+    token_name = _token(event).get("displayName") or "<unnamed>"
+    return f"Okta: {actor} created API token '{token_name}'"
+
+
+def dedup(event):
+    return event.deep_get("actor", "alternateId", default="<unknown-actor>").lower()
+
+
+def alert_context(event):
+    context = okta_alert_context(event)
+    context["token_name"] = _token(event).get("displayName") or ""
+    context["token_id"] = _token(event).get("id") or ""
+    context["creator_ip"] = event.deep_get("client", "ipAddress", default="")
+    return context

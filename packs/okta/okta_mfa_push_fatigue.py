@@ -1,0 +1,22 @@
+from panther_okta_helpers import okta_alert_context
+
+
+def rule(event):
+    return event.get("eventType") == "user.mfa.okta_verify.deny_push"
+
+
+def title(event):
+    username = event.deep_get("actor", "alternateId", default="<unknown-user>")
+    return f"Okta: {username} is rejecting repeated Okta Verify pushes (possible MFA fatigue)"
+
+
+def dedup(event):
+    return event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+
+
+def alert_context(event):
+    context = okta_alert_context(event)
+    context["push_responder_ip"] = event.deep_get("client", "ipAddress", default="")
+    context["push_responder_device"] = event.deep_get("client", "device", default="")
+    context["denial_reason"] = event.deep_get("outcome", "reason", default="")
+    return context

@@ -1,0 +1,36 @@
+from panther_okta_helpers import okta_alert_context
+
+
+def rule(event):
+    if event.get("eventType") != "user.session.start":
+        return False
+    if event.deep_get("outcome", "result") != "FAILURE":
+        return False
+    if not event.deep_get("client", "ipAddress"):
+        return False
+    # A spray is counted in distinct usernames, so the attempt needs one.
+    username = event.deep_get("actor", "alternateId", default="")
+    return bool(username) and username.lower() != "unknown"
+
+
+def unique(event):
+    # Threshold counts distinct attempted usernames per source address.
+    return event.deep_get("actor", "alternateId", default="").lower()
+
+
+def title(event):
+    source_ip = event.deep_get("client", "ipAddress", default="<unknown-ip>")
+    return f"Okta: possible password spray - {source_ip} failed sign-ins for many different accounts"
+
+
+def dedup(event):
+    return event.deep_get("client", "ipAddress", default="<unknown-ip>")
+
+
+def alert_context(event):
+    context = okta_alert_context(event)
+    context["attempted_username"] = event.deep_get("actor", "alternateId", default="")
+    context["failure_reason"] = event.deep_get("outcome", "reason", default="")
+    context["network_owner"] = event.deep_get("securityContext", "asOrg", default="")
+    context["is_proxy"] = event.deep_get("securityContext", "isProxy", default=False)
+    return context
