@@ -265,3 +265,110 @@ func TestTextEscapesControlCharacters(t *testing.T) {
 		t.Errorf("escape sequences from log content must be escaped:\n%q", text.String())
 	}
 }
+
+func TestPoliciesScheduledRulesAndDestinations(t *testing.T) {
+	dir := writeRepo(t, map[string]string{
+		"p.yml": `AnalysisType: policy
+PolicyID: P
+Filename: p.py
+Enabled: true
+Severity: High
+ResourceTypes: [AWS.S3.Bucket]
+Tests:
+  - Name: encrypted passes
+    ExpectedResult: true
+    Resource: {"Encryption": "AES256"}
+  - Name: unencrypted alerts
+    ExpectedResult: false
+    Resource: {"Encryption": null}
+`,
+		"p.py": "def policy(resource):\n    return resource.get('Encryption') is not None\ndef title(resource):\n    return 'unencrypted bucket'\n",
+		"q.yml": "AnalysisType: saved_query\nQueryName: Q\nQuery: SELECT 1\n",
+		"s.yml": `AnalysisType: scheduled_rule
+RuleID: S
+Filename: s.py
+Enabled: true
+Severity: Low
+ScheduledQueries: [Q]
+Tests:
+  - Name: every row alerts
+    ExpectedResult: true
+    ExpectedTitle: "row x"
+    Log: {"v": "x"}
+`,
+		"s.py": "def title(event):\n    return 'row ' + event.get('v')\n",
+		"d.yml": ruleSpec("D", "d.py", oneTest), "d.py": "def rule(event):\n    return True\ndef destinations(event):\n    return ['pager', 'slack-sec']\n",
+	})
+	repo, problems := load(t, dir)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	r := run(t, repo, Options{AvailableDestinations: []string{"slack-sec"}})
+	if tr := find(r, "P", "encrypted passes"); tr == nil || !tr.Passed || tr.Outputs != nil {
+		t.Errorf("a compliant resource must not alert: %+v", tr)
+	}
+	if tr := find(r, "P", "unencrypted alerts"); tr == nil || !tr.Passed || tr.Outputs == nil || tr.Outputs.Title != "unencrypted bucket" {
+		t.Errorf("policy() returning False alerts: %+v", tr)
+	}
+	if tr := find(r, "S", "every row alerts"); tr == nil || !tr.Passed {
+		t.Errorf("a scheduled rule without rule() matches every row: %+v", tr)
+	}
+	tr := find(r, "D", "t")
+	if tr == nil || tr.Passed || tr.FunctionErrors["destinations"] == nil || tr.FunctionErrors["destinations"].Type != "UnknownDestinationError" {
+		t.Errorf("destinations() naming an unavailable destination must fail: %+v", tr)
+	}
+	if tr := find(run(t, repo, Options{}), "D", "t"); tr == nil || !tr.Passed || strings.Join(tr.Outputs.Destinations, ",") != "pager,slack-sec" {
+		t.Errorf("without --available-destination any name is accepted: %+v", tr)
+	}
+}
+
+func TestSimpleDetectionsAndInlineFilters(t *testing.T) {
+	dir := writeRepo(t, map[string]string{
+		"simple.yml": `AnalysisType: rule
+RuleID: Simple
+Enabled: true
+Severity: Medium
+LogTypes: [Okta.SystemLog]
+Detection:
+  - Key: eventType
+    Condition: Equals
+    Value: user.session.start
+  - DeepKey: [outcome, result]
+    Condition: Equals
+    Value: FAILURE
+AlertTitle: "Failed login for {actor.alternateId}"
+GroupBy:
+  - KeyPath: client.ipAddress
+Tests:
+  - Name: failure
+    ExpectedResult: true
+    ExpectedTitle: Failed login for admin
+    ExpectedDedup: 111.111.111.111
+    Log: {"eventType": "user.session.start", "outcome": {"result": "FAILURE"}, "actor": {"alternateId": "admin"}, "client": {"ipAddress": "111.111.111.111"}}
+  - Name: success
+    ExpectedResult: false
+    Log: {"eventType": "user.session.start", "outcome": {"result": "SUCCESS"}}
+`,
+		"filtered.yml": ruleSpec("Filtered", "f.py", `  - Name: kept
+    ExpectedResult: true
+    Log: {"env": "prod"}
+  - Name: filtered out
+    ExpectedResult: false
+    Log: {"env": "dev"}
+`) + "InlineFilters:\n  - Key: env\n    Condition: Equals\n    Value: prod\n",
+		"f.py": "def rule(event):\n    return True\n",
+	})
+	repo, problems := load(t, dir)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	r := run(t, repo, Options{})
+	if !r.OK() || r.Passed != 4 {
+		var text bytes.Buffer
+		WriteText(&text, r, TextOptions{Verbose: true})
+		t.Fatalf("simple detection and inline filter tests:\n%s", text.String())
+	}
+	if tr := find(r, "Filtered", "filtered out"); !tr.FilteredOut {
+		t.Errorf("the inline filter should have rejected the event: %+v", tr)
+	}
+}
