@@ -69,16 +69,16 @@ func Compile(repo *analysis.Repo, dets []*analysis.Detection) (*Set, analysis.Pr
 func compileOne(d *analysis.Detection) (*Detection, error) {
 	c := &Detection{Spec: d}
 	if d.InlineFilters != nil {
-		m, err := match.Compile(d.InlineFilters)
+		m, err := match.CompileInlineFilters(d.InlineFilters)
 		if err != nil {
-			return nil, fmt.Errorf("InlineFilters: %w", err)
+			return nil, err
 		}
 		c.Filter = m
 	}
 	if d.IsSimple() && d.Match != nil {
 		m, err := match.Compile(d.Match)
 		if err != nil {
-			return nil, fmt.Errorf("Detection: %w", err)
+			return nil, err
 		}
 		c.Simple = m
 		a, err := match.CompileAlert(match.AlertSpec{
