@@ -372,3 +372,26 @@ Tests:
 		t.Errorf("the inline filter should have rejected the event: %+v", tr)
 	}
 }
+
+// The bundled packs must load cleanly and pass, each detection with at
+// least one matching and one non-matching test.
+func TestBundledPacksPass(t *testing.T) {
+	repo, problems := load(t, "../../packs")
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if len(repo.Detections) < 20 || len(repo.Packs) == 0 {
+		t.Fatalf("want the Okta pack's 20+ detections and its pack spec, got %d detections, %d packs", len(repo.Detections), len(repo.Packs))
+	}
+	r := run(t, repo, Options{MinimumTests: 2})
+	if !r.OK() {
+		var text bytes.Buffer
+		WriteText(&text, r, TextOptions{ShowFailuresOnly: true})
+		t.Fatalf("bundled packs:\n%s", text.String())
+	}
+	for _, d := range repo.Detections {
+		if d.Runbook == "" || d.Reference == "" || len(d.Reports["MITRE ATT&CK"]) == 0 {
+			t.Errorf("%s needs a runbook, a reference and MITRE ATT&CK reports", d.ID)
+		}
+	}
+}
