@@ -339,3 +339,4 @@ func (p *Pool) Close() error {
 	}
 	return nil
 }
+

@@ -20,10 +20,8 @@ AUX = ("title", "dedup", "severity", "description", "reference", "runbook", "des
 
 
 def _plain(value):
-    if isinstance(value, prowl_event.ImmutableCaseInsensitiveDict):
-        return value.to_dict()
-    if isinstance(value, prowl_event.ImmutableList):
-        return value.as_list()
+    if isinstance(value, (prowl_event.ImmutableCaseInsensitiveDict, prowl_event.ImmutableList)):
+        return value._container
     return str(value)
 
 

@@ -87,35 +87,49 @@ class _Frames:
 
 
 class _Progress:
-    """Where the worker is: (item, rule), read by Go after a crash or hang."""
+    """Where the worker is: (item, rule, counter), read by Go after a crash or
+    hang. The counter moves on every detection call."""
+
+    _layout = struct.Struct("<iii")
 
     def __init__(self, fd):
-        self._map = mmap.mmap(fd, 12) if fd >= 0 else None
-        self._seq = 0
+        self._map = mmap.mmap(fd, 12) if fd >= 0 else bytearray(12)
+        self.seq = 0
+        self._pack = self._layout.pack_into
 
     def mark(self, item, rule):
-        if self._map is not None:
-            self._seq = (self._seq + 1) & 0x7FFFFFFF
-            struct.pack_into("<iii", self._map, 0, item, rule, self._seq)
+        self.seq = (self.seq + 1) & 0x7FFFFFFF
+        self._pack(self._map, 0, item, rule, self.seq)
 
 
 class _Clock:
-    """A soft per-call time limit enforced with an interval timer."""
+    """A soft per-call time limit. An interval timer checks the progress
+    counter: when it has not moved for longer than the limit while a call
+    runs, the running detection gets a RuleTimeout. Calls pay nothing for it
+    beyond the progress mark."""
 
-    def __init__(self, limit):
+    def __init__(self, limit, progress):
         self.limit = limit
-        self.started = None
+        self.progress = progress
+        self.running = False
+        self._seen = -1
+        self._since = 0.0
         if limit > 0:
             signal.signal(signal.SIGALRM, self._tick)
 
     def _tick(self, _signum, _frame):
-        if self.started is not None and time.monotonic() - self.started > self.limit:
-            self.started = None
+        now = time.monotonic()
+        if self.progress.seq != self._seen:
+            self._seen, self._since = self.progress.seq, now
+            return
+        if self.running and now - self._since > self.limit:
+            self._since = now
             raise RuleTimeout(f"detection ran longer than {self.limit:g}s")
 
     def arm(self):
         if self.limit > 0:
-            tick = min(1.0, self.limit / 4)
+            self._seen, self._since = -1, time.monotonic()
+            tick = min(0.5, self.limit / 4)
             signal.setitimer(signal.ITIMER_REAL, tick, tick)
 
     def disarm(self):
@@ -204,12 +218,12 @@ class Worker:
         self.data_models = {}
         self.finder = _GlobalsFinder()
         sys.meta_path.insert(0, self.finder)
-        self.clock = _Clock(0)
+        self.clock = _Clock(0, progress)
         self.available_destinations = None
 
     # ---- load -------------------------------------------------------------
     def load(self, req):
-        self.clock = _Clock(float(req.get("rule_timeout", 0)))
+        self.clock = _Clock(float(req.get("rule_timeout", 0)), self.progress)
         self.available_destinations = req.get("available_destinations")
         for spec in (req.get("globals") or []):
             self.finder.paths[spec["id"]] = spec["path"]
@@ -244,13 +258,13 @@ class Worker:
         module = importlib.util.module_from_spec(spec)
         saved = sys.stdout
         sys.stdout = sys.stderr
-        self.clock.started = time.monotonic()
+        self.clock.running = True
         self.clock.arm()
         try:
             spec.loader.exec_module(module)
         finally:
             self.clock.disarm()
-            self.clock.started = None
+            self.clock.running = False
             sys.stdout = saved
         return module
 
@@ -263,47 +277,76 @@ class Worker:
         if not test_mode:
             sys.stdout = sys.stderr  # what rules print in production goes to the worker log
         self.clock.arm()
+        self.clock.running = True
         try:
+            run_item = self._run_item if test_mode else self._run_item_batch
             for item_index, item in enumerate(req["items"]):
-                out.append(self._run_item(item_index, item, test_mode))
+                out.append(run_item(item_index, item))
         finally:
+            self.clock.running = False
             self.clock.disarm()
             sys.stdout = saved
         return {"op": "results", "items": out}, bytes(self.blobs)
 
-    def _run_item(self, item_index, item, test_mode):
+    def _event(self, item):
         raw = item["event"]
         log_type = item.get("log_type") or (raw.get("p_log_type") if isinstance(raw, dict) else None)
-        event = prowl_event.PantherEvent(raw, self.data_models.get(log_type))
+        return prowl_event.PantherEvent(raw, self.data_models.get(log_type))
+
+    def _run_item_batch(self, item_index, item):
+        """Production path: one frame per rule call; only matches and errors are reported."""
+        event = self._event(item)
+        detections = self.detections
+        mark = self.progress.mark
+        results = []
+        for rule_index in item["rules"]:
+            detection = detections[rule_index]
+            if detection is None:
+                continue
+            mark(item_index, rule_index)
+            try:
+                value = detection.matcher(event)
+            except BaseException as exc:  # noqa: BLE001 - rule errors include SystemExit and timeouts
+                results.append({"rule": rule_index, "matched": False, "error": _error(exc, detection.path)})
+                continue
+            if value is detection.alert_value:
+                outputs, errors = self._outputs(detection, event, None, False)
+                result = {"rule": rule_index, "matched": True, "rule_value": value, "outputs": outputs}
+                if errors:
+                    result["function_errors"] = errors
+                results.append(result)
+            elif value is not (not detection.alert_value):
+                results.append({"rule": rule_index, "matched": False, "error": _error(
+                    _return_type_error(detection, value), detection.path)})
+        return results
+
+    def _run_item(self, item_index, item):
+        """Test path: every verdict with printed output, mocks and a fresh cache."""
+        event = self._event(item)
         results = []
         for rule_index in item["rules"]:
             detection = self.detections[rule_index]
             if detection is None:
                 continue
             self.progress.mark(item_index, rule_index)
-            result = self._run_detection(detection, event, item.get("mocks"), test_mode)
-            if result is not None:
-                result["rule"] = rule_index
-                results.append(result)
+            result = self._run_test(detection, event, item.get("mocks"))
+            result["rule"] = rule_index
+            results.append(result)
         return results
 
     def _call(self, fn, event, capture):
-        self.clock.started = time.monotonic()
         if capture is None:
-            try:
-                return fn(event)
-            finally:
-                self.clock.started = None
+            return fn(event)
         saved = sys.stdout
         sys.stdout = capture
         try:
             return fn(event)
         finally:
             sys.stdout = saved
-            self.clock.started = None
 
-    def _run_detection(self, detection, event, mocks, test_mode):
-        capture = io.StringIO() if test_mode else None
+    def _run_test(self, detection, event, mocks):
+        """One detection on one test event: mocks applied, output captured."""
+        capture = io.StringIO()
         patcher = None
         if mocks:
             from unittest import mock
@@ -311,45 +354,37 @@ class Worker:
             patcher = mock.patch.multiple(
                 detection.module, **{m["name"]: mock.MagicMock(return_value=m["value"]) for m in mocks}
             )
-        if test_mode:
-            import panther_detection_helpers.caching as caching
+        import panther_detection_helpers.caching as caching
 
-            caching.reset_memory_store()
+        caching.reset_memory_store()
         try:
             if patcher is not None:
                 patcher.start()
             try:
-                return self._evaluate(detection, event, capture, test_mode)
+                return self._evaluate_test(detection, event, capture)
             finally:
                 if patcher is not None:
                     patcher.stop()
         except BaseException as exc:  # noqa: BLE001 - e.g. a mock naming nothing
-            return {"matched": False, "error": _error(exc, detection.path), "stdout": _captured(capture)}
+            return {"matched": False, "error": _error(exc, detection.path), "stdout": capture.getvalue()}
 
-    def _evaluate(self, detection, event, capture, test_mode):
+    def _evaluate_test(self, detection, event, capture):
         try:
             value = self._call(detection.matcher, event, capture)
             if not isinstance(value, bool):
-                raise FunctionReturnTypeError(
-                    f"detection [{detection.id}] function [{detection.matcher.__name__}] returned "
-                    f"[{type(value).__name__}], expected [bool]"
-                )
+                raise _return_type_error(detection, value)
         except BaseException as exc:  # noqa: BLE001 - rule errors include SystemExit and timeouts
-            return {"matched": False, "error": _error(exc, detection.path), "stdout": _captured(capture)}
+            return {"matched": False, "error": _error(exc, detection.path), "stdout": capture.getvalue()}
         matched = value == detection.alert_value
-        if not matched and not test_mode:
-            return None
-        result = {"matched": matched, "rule_value": value}
+        result = {"matched": matched, "rule_value": value, "defined": sorted(detection.functions)}
         if matched:
-            outputs, errors = self._outputs(detection, event, capture, test_mode)
+            outputs, errors = self._outputs(detection, event, capture, True)
             result["outputs"] = outputs
             if errors:
                 result["function_errors"] = errors
-        stdout = _captured(capture)
+        stdout = capture.getvalue()
         if stdout:
             result["stdout"] = stdout
-        if test_mode:
-            result["defined"] = sorted(detection.functions)
         return result
 
     def _outputs(self, detection, event, capture, test_mode):
@@ -471,8 +506,11 @@ class Worker:
         return [offset, len(data)]
 
 
-def _captured(capture):
-    return capture.getvalue() if isinstance(capture, io.StringIO) else ""
+def _return_type_error(detection, value):
+    return FunctionReturnTypeError(
+        f"detection [{detection.id}] function [{detection.matcher.__name__}] returned "
+        f"[{type(value).__name__}], expected [bool]"
+    )
 
 
 def main():
