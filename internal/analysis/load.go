@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/suggest"
 	"io"
 	"io/fs"
 	"os"
@@ -249,7 +250,7 @@ func (l *loader) addFile(path string, explicit bool) {
 func (l *loader) notSpec(path string, root *yaml.Node, explicit bool) {
 	for _, p := range pairs(root) {
 		k := keyString(p.key)
-		if closest(k, []string{"AnalysisType"}) != "" {
+		if suggest.Closest(k, []string{"AnalysisType"}) != "" {
 			l.problem(path, p.key.Line, "unknown key %q%s", k, didYouMean(k, []string{"AnalysisType"}))
 			return
 		}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/suggest"
 	"slices"
 	"strings"
 )
@@ -54,55 +55,8 @@ func (ps Problems) normalize() Problems {
 	return slices.Compact(ps)
 }
 
-// didYouMean returns ` (did you mean "X"?)` naming the candidate closest to
-// word, or "" when none is close: a candidate is close when it equals word
-// ignoring case or is at most two edits away (and fewer edits than word is
-// long, so that short words do not match everything).
-func didYouMean(word string, candidates []string) string {
-	if s := closest(word, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
-}
-
-// closest returns the candidate closest to word as didYouMean describes, or "".
-func closest(word string, candidates []string) string {
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if c == word {
-			continue
-		}
-		if strings.EqualFold(c, word) {
-			return c
-		}
-		if d := levenshtein(word, c); d < bestDist && d < len([]rune(word)) {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// levenshtein returns the edit distance between a and b, counted in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// didYouMean is the " (did you mean ...?)" hint for a misspelled word.
+func didYouMean(word string, candidates []string) string { return suggest.Hint(word, candidates) }
 
 // quoteList formats values as `"a", "b" or "c"`.
 func quoteList(values []string) string {

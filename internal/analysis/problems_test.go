@@ -5,25 +5,6 @@ import (
 	"testing"
 )
 
-func TestLevenshtein(t *testing.T) {
-	f := func(a, b string, want int) {
-		t.Helper()
-		if got := levenshtein(a, b); got != want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", a, b, got, want)
-		}
-		if got := levenshtein(b, a); got != want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", b, a, got, want)
-		}
-	}
-	f("", "", 0)
-	f("", "abc", 3)
-	f("Severity", "Severity", 0)
-	f("Severty", "Severity", 1)
-	f("kitten", "sitting", 3)
-	f("LogType", "LogTypes", 1)
-	f("héllo", "hello", 1)
-}
-
 func TestDidYouMean(t *testing.T) {
 	keys := []string{"Severity", "LogTypes", "Log", "RuleID", "Tests", "ID", "To"}
 	f := func(word, want string) {

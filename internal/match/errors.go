@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,52 +67,8 @@ func (s *errorSink) err() error {
 	return s.errs
 }
 
-// didYouMean returns ` (did you mean "X"?)` for the candidate closest to
-// name, or "" when none is close. Comparison ignores case.
-func didYouMean(name string, candidates []string) string {
-	if name == "" {
-		return ""
-	}
-	ln := strings.ToLower(name)
-	best, bestD := "", -1
-	for _, c := range candidates {
-		d := levenshtein(ln, strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(2, len([]rune(name))/3)
-	if bestD < 0 || bestD > limit {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// levenshtein is the edit distance (insert, delete, substitute) between a and
-// b, counted in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) < len(rb) {
-		ra, rb = rb, ra
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// didYouMean is the " (did you mean ...?)" hint for a misspelled name.
+func didYouMean(name string, candidates []string) string { return suggest.Hint(name, candidates) }
 
 // describe names a decoded YAML value for error messages.
 func describe(v any) string {

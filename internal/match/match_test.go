@@ -626,30 +626,6 @@ func TestYAMLMapAnyAny(t *testing.T) {
 	}
 }
 
-func TestDidYouMean(t *testing.T) {
-	f := func(name string, want string) {
-		t.Helper()
-		if got := didYouMean(name, conditionNames); got != want {
-			t.Errorf("didYouMean(%q) = %q, want %q", name, got, want)
-		}
-	}
-	f("Equal", ` (did you mean "Equals"?)`)
-	f("DoesNotEquals", ` (did you mean "DoesNotEqual"?)`)
-	f("IsGreaterThen", ` (did you mean "IsGreaterThan"?)`)
-	f("isipaddressincidr", ` (did you mean "IsIPAddressInCIDR"?)`)
-	f("AnyElements", ` (did you mean "AnyElement"?)`)
-	f("Regex", ``)
-	f("", ``)
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"über", "uber", 1}} {
-		if got := levenshtein(c.a, c.b); got != c.d {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
-		}
-	}
-}
-
 func TestConditionNames(t *testing.T) {
 	names := ConditionNames()
 	if len(names) != len(conditionList) {
