@@ -24,7 +24,9 @@ func newValidateCmd() *cobra.Command {
 				return err
 			}
 			set, compileProblems := detect.Compile(repo, repo.Detections)
-			problems = append(problems, compileProblems...)
+			for _, p := range compileProblems {
+				problems = append(problems, analysis.Problem{Source: p.Source, Message: p.ID + ": " + p.Err.Error()})
+			}
 			if len(set.Program.Detections) > 0 {
 				pool, err := pyrt.New(pyrt.Config{Python: f.python, Workers: 1, RuleTimeout: f.ruleTimeout}, set.Program)
 				if err != nil {

@@ -4,8 +4,6 @@
 package detect
 
 import (
-	"fmt"
-
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/match"
 	"github.com/prowl-siem/prowl/internal/pyrt"
@@ -29,11 +27,22 @@ type Set struct {
 	Program    *pyrt.Program
 }
 
+// Problem is a detection that does not compile.
+type Problem struct {
+	ID     string
+	Source analysis.Source
+	Err    error
+}
+
+func (p Problem) Error() string {
+	return analysis.Problem{Source: p.Source, Message: p.ID + ": " + p.Err.Error()}.Error()
+}
+
 // Compile compiles dets (globals and data models come from repo). A
 // detection that does not compile is left out and reported as a problem.
-func Compile(repo *analysis.Repo, dets []*analysis.Detection) (*Set, analysis.Problems) {
+func Compile(repo *analysis.Repo, dets []*analysis.Detection) (*Set, []Problem) {
 	set := &Set{Program: &pyrt.Program{}}
-	var problems analysis.Problems
+	var problems []Problem
 	for _, g := range repo.Globals {
 		set.Program.Globals = append(set.Program.Globals, pyrt.Module{Name: g.ID, File: g.PythonFile})
 	}
@@ -50,7 +59,7 @@ func Compile(repo *analysis.Repo, dets []*analysis.Detection) (*Set, analysis.Pr
 	for _, d := range dets {
 		c, err := compileOne(d)
 		if err != nil {
-			problems = append(problems, analysis.Problem{Source: d.Source, Message: fmt.Sprintf("%s: %v", d.ID, err)})
+			problems = append(problems, Problem{ID: d.ID, Source: d.Source, Err: err})
 			continue
 		}
 		c.Python = -1

@@ -104,11 +104,7 @@ func Run(ctx context.Context, repo *analysis.Repo, opts Options) (*Report, error
 		byID[d.ID] = dr
 	}
 	for _, p := range problems {
-		for _, dr := range report.Detections {
-			if strings.HasPrefix(p.Message, dr.ID+": ") {
-				dr.Problems = append(dr.Problems, p.Error())
-			}
-		}
+		byID[p.ID].Problems = append(byID[p.ID].Problems, p.Error())
 	}
 
 	var pool *pyrt.Pool
