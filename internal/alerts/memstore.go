@@ -3,7 +3,9 @@ package alerts
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 )
 
 // MemoryStore keeps windows, alerts and events in memory: for tests and
@@ -92,3 +94,103 @@ func (s *MemoryStore) Offset(consumer string) uint64 {
 	defer s.mu.Unlock()
 	return s.offsets[consumer]
 }
+
+// ListAlerts implements Triage.
+func (s *MemoryStore) ListAlerts(_ context.Context, q Query) (Page, error) {
+	if err := q.Normalize(); err != nil {
+		return Page{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []Alert
+	for _, id := range s.order {
+		if a := s.alerts[id]; q.Matches(a) {
+			all = append(all, *a)
+		}
+	}
+	key, desc := strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
+	slices.SortStableFunc(all, func(a, b Alert) int {
+		var c int
+		switch key {
+		case "updated_at":
+			c = a.UpdatedAt.Compare(b.UpdatedAt)
+		case "severity":
+			c = SeverityRank(a.Severity) - SeverityRank(b.Severity)
+		case "event_count":
+			c = a.EventCount - b.EventCount
+		default:
+			c = a.CreatedAt.Compare(b.CreatedAt)
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	page := Page{Total: len(all), Offset: q.Offset, Limit: q.Limit}
+	if q.Offset < len(all) {
+		page.Alerts = all[q.Offset:min(len(all), q.Offset+q.Limit)]
+	}
+	return page, nil
+}
+
+// GetAlert implements Triage.
+func (s *MemoryStore) GetAlert(_ context.Context, id string) (Alert, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.alerts[id]
+	if a == nil {
+		return Alert{}, ErrNotFound
+	}
+	return *a, nil
+}
+
+// AlertEvents implements Triage.
+func (s *MemoryStore) AlertEvents(_ context.Context, id string, limit int) ([]AlertEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.alerts[id] == nil {
+		return nil, ErrNotFound
+	}
+	ev := s.events[id]
+	return slices.Clone(ev[:min(len(ev), max(limit, 0))]), nil
+}
+
+// UpdateAlerts implements Triage: all IDs must exist, or nothing changes.
+func (s *MemoryStore) UpdateAlerts(_ context.Context, ids []string, p Patch, now time.Time) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if s.alerts[id] == nil {
+			return ErrNotFound
+		}
+	}
+	for _, id := range ids {
+		a := s.alerts[id]
+		if p.Status != nil {
+			a.Status = *p.Status
+		}
+		if p.Assignee != nil {
+			a.Assignee = *p.Assignee
+		}
+		a.UpdatedAt = now
+	}
+	return nil
+}
+
+// AddComment implements Triage.
+func (s *MemoryStore) AddComment(_ context.Context, id string, c Comment) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.alerts[id]
+	if a == nil {
+		return ErrNotFound
+	}
+	a.Comments = append(a.Comments, c)
+	return nil
+}
+
+var _ Triage = (*MemoryStore)(nil)
+var _ Store = (*MemoryStore)(nil)

@@ -101,17 +101,58 @@ func (f *fieldset) require(keys ...string) bool {
 	return all
 }
 
-// str returns the string value of k ("" when absent or of the wrong type).
-func (f *fieldset) str(k string) string {
+// read returns conv of the value of k and whether k is present with a value
+// conv accepts. conv reports whether it accepts the node; a value it refuses
+// is a type problem ("expected want") and gives the zero T.
+func read[T any](f *fieldset, k, want string, conv func(*yaml.Node) (T, bool)) (T, bool) {
+	var zero T
 	v := f.get(k)
 	if v == nil {
-		return ""
+		return zero, false
 	}
-	if !isString(v) {
-		f.typeError(k, "string")
-		return ""
+	t, ok := conv(v)
+	if !ok {
+		f.typeError(k, want)
+		return zero, false
 	}
-	return v.Value
+	return t, true
+}
+
+// convert returns conv of the value of k (the zero T when absent); an error
+// from conv is recorded as a problem at the value, and conv's result kept.
+func convert[T any](f *fieldset, k string, conv func(*yaml.Node) (T, error)) T {
+	var zero T
+	v := f.get(k)
+	if v == nil {
+		return zero
+	}
+	t, err := conv(v)
+	if err != nil {
+		f.d.errorf(v, "%s: %v", k, err)
+	}
+	return t
+}
+
+// ofKind accepts nodes of the given kind, as they are.
+func ofKind(kind yaml.Kind) func(*yaml.Node) (*yaml.Node, bool) {
+	return func(v *yaml.Node) (*yaml.Node, bool) { return v, v.Kind == kind }
+}
+
+// scalarOf accepts scalars with the given tag, decoded into a T.
+func scalarOf[T any](tag string) func(*yaml.Node) (T, bool) {
+	return func(v *yaml.Node) (T, bool) {
+		var t T
+		return t, v.Kind == yaml.ScalarNode && v.Tag == tag && v.Decode(&t) == nil
+	}
+}
+
+// stringValue accepts string scalars.
+func stringValue(v *yaml.Node) (string, bool) { return v.Value, isString(v) }
+
+// str returns the string value of k ("" when absent or of the wrong type).
+func (f *fieldset) str(k string) string {
+	s, _ := read(f, k, "string", stringValue)
+	return s
 }
 
 // reqStr is str for a required, non-empty key.
@@ -140,32 +181,21 @@ func (f *fieldset) id(k string) string {
 
 // boolean returns the boolean value of k, or def when absent or invalid.
 func (f *fieldset) boolean(k string, def bool) bool {
-	v := f.get(k)
-	if v == nil {
-		return def
+	if b, ok := read(f, k, "boolean", scalarOf[bool]("!!bool")); ok {
+		return b
 	}
-	var b bool
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" || v.Decode(&b) != nil {
-		f.typeError(k, "boolean")
-		return def
-	}
-	return b
+	return def
 }
 
 // integer returns the integer value of k and whether it is present and
 // valid; it is at least lo, or a problem is recorded.
 func (f *fieldset) integer(k string, lo int) (int, bool) {
-	v := f.get(k)
-	if v == nil {
-		return 0, false
-	}
-	var i int
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Decode(&i) != nil {
-		f.typeError(k, "integer")
+	i, ok := read(f, k, "integer", scalarOf[int]("!!int"))
+	if !ok {
 		return 0, false
 	}
 	if i < lo {
-		f.d.errorf(v, "%s must be at least %d, got %d", k, lo, i)
+		f.d.errorf(f.get(k), "%s must be at least %d, got %d", k, lo, i)
 		return 0, false
 	}
 	return i, true
@@ -173,12 +203,8 @@ func (f *fieldset) integer(k string, lo int) (int, bool) {
 
 // seq returns the items of the list k (nil when absent or not a list).
 func (f *fieldset) seq(k string) []*yaml.Node {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	if v.Kind != yaml.SequenceNode {
-		f.typeError(k, "list")
+	v, ok := read(f, k, "list", ofKind(yaml.SequenceNode))
+	if !ok {
 		return nil
 	}
 	return v.Content
@@ -186,12 +212,8 @@ func (f *fieldset) seq(k string) []*yaml.Node {
 
 // strList returns the list of strings k.
 func (f *fieldset) strList(k string) []string {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	if v.Kind != yaml.SequenceNode {
-		f.typeError(k, "list of strings")
+	v, ok := read(f, k, "list of strings", ofKind(yaml.SequenceNode))
+	if !ok {
 		return nil
 	}
 	out := make([]string, 0, len(v.Content))
@@ -207,43 +229,18 @@ func (f *fieldset) strList(k string) []string {
 }
 
 // raw returns the value of k as a Go value (see toValue).
-func (f *fieldset) raw(k string) any {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	val, err := toValue(v)
-	if err != nil {
-		f.d.errorf(v, "%s: %v", k, err)
-	}
-	return val
-}
+func (f *fieldset) raw(k string) any { return convert(f, k, toValue) }
 
 // rawList returns the value of k, which must be a list, as a Go value.
 func (f *fieldset) rawList(k string) any {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	if v.Kind != yaml.SequenceNode {
-		f.typeError(k, "list")
+	if _, ok := read(f, k, "list", ofKind(yaml.SequenceNode)); !ok {
 		return nil
 	}
 	return f.raw(k)
 }
 
 // json returns the value of k as JSON text.
-func (f *fieldset) json(k string) []byte {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	b, err := toJSON(v)
-	if err != nil {
-		f.d.errorf(v, "%s: %v", k, err)
-	}
-	return b
-}
+func (f *fieldset) json(k string) []byte { return convert(f, k, toJSON) }
 
 // severityNames are the severities as Panther spells them in YAML.
 var severityNames = []string{"Info", "Low", "Medium", "High", "Critical"}
@@ -272,12 +269,8 @@ func (f *fieldset) severity(k string, required bool) string {
 // reports returns the Reports mapping: framework name to list of entries.
 // Numeric entries (CIS 1.4) keep the text written in the YAML.
 func (f *fieldset) reports(k string) map[string][]string {
-	v := f.get(k)
-	if v == nil {
-		return nil
-	}
-	if v.Kind != yaml.MappingNode {
-		f.typeError(k, "mapping of lists")
+	v, ok := read(f, k, "mapping of lists", ofKind(yaml.MappingNode))
+	if !ok {
 		return nil
 	}
 	out := map[string][]string{}

@@ -3,6 +3,7 @@ package match
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 	"unicode/utf8"
 )
@@ -267,13 +268,8 @@ func parseTitle(t string) ([]titlePart, error) {
 
 // compileKeySpecs compiles a list of key specifiers (GroupBy).
 func compileKeySpecs(sink *errorSink, path string, v any) []*source {
-	l, ok := asList(v)
-	if !ok || len(l) == 0 {
-		sink.fail(path, "must be a non-empty list of key specifiers such as {KeyPath: a.b}, got %s", describe(v))
-		return nil
-	}
 	var out []*source
-	for i, x := range l {
+	for i, x := range nonEmptyList(sink, path, v, "key specifiers such as {KeyPath: a.b}") {
 		if src := compileKeySpec(sink, indexPath(path, i), x); src != nil {
 			out = append(out, src)
 		}
@@ -301,30 +297,43 @@ func compileKeySpec(sink *errorSink, path string, v any) *source {
 	return src
 }
 
+// nonEmptyList returns the items of v, or nil after reporting that v is not a
+// non-empty list of what.
+func nonEmptyList(sink *errorSink, path string, v any, what string) []any {
+	l, ok := asList(v)
+	if !ok || len(l) == 0 {
+		sink.fail(path, "must be a non-empty list of %s, got %s", what, describe(v))
+		return nil
+	}
+	return l
+}
+
+// mappings yields the path and value of each item of v, a non-empty list of
+// mappings written as what in messages (such as "{KeyName, KeyValue}"). A v
+// that is not such a list, and items that are not mappings, are reported.
+func mappings(sink *errorSink, path string, v any, what string) iter.Seq2[string, map[string]any] {
+	return func(yield func(string, map[string]any) bool) {
+		for i, x := range nonEmptyList(sink, path, v, what) {
+			p := indexPath(path, i)
+			m, ok := asMap(x)
+			if !ok {
+				sink.fail(p, "expected %s, got %s", what, describe(x))
+				continue
+			}
+			if !yield(p, m) {
+				return
+			}
+		}
+	}
+}
+
 var contextKeys = []string{"KeyName", "KeyValue"}
 
 func compileContext(sink *errorSink, path string, v any) []contextEntry {
-	l, ok := asList(v)
-	if !ok || len(l) == 0 {
-		sink.fail(path, "must be a non-empty list of {KeyName, KeyValue}, got %s", describe(v))
-		return nil
-	}
 	var out []contextEntry
 	seen := map[string]bool{}
-	for i, x := range l {
-		p := indexPath(path, i)
-		m, ok := asMap(x)
-		if !ok {
-			sink.fail(p, "expected {KeyName, KeyValue}, got %s", describe(x))
-			continue
-		}
-		bad := false
-		for _, k := range sortedKeys(m) {
-			if !contains(contextKeys, k) {
-				sink.fail(p, "unknown key %q%s", k, didYouMean(k, contextKeys))
-				bad = true
-			}
-		}
+	for p, m := range mappings(sink, path, v, "{KeyName, KeyValue}") {
+		bad := unknownKeys(sink, p, m, contextKeys)
 		name, ok := m["KeyName"].(string)
 		if !ok || name == "" {
 			if _, present := m["KeyName"]; present {
@@ -354,24 +363,9 @@ func compileContext(sink *errorSink, path string, v any) []contextEntry {
 var dynamicSeverityKeys = []string{"ChangeTo", "Conditions"}
 
 func compileDynamicSeverities(sink *errorSink, path string, v any) []dynamicSeverity {
-	l, ok := asList(v)
-	if !ok || len(l) == 0 {
-		sink.fail(path, "must be a non-empty list of {ChangeTo, Conditions}, got %s", describe(v))
-		return nil
-	}
 	var out []dynamicSeverity
-	for i, x := range l {
-		p := indexPath(path, i)
-		m, ok := asMap(x)
-		if !ok {
-			sink.fail(p, "expected {ChangeTo, Conditions}, got %s", describe(x))
-			continue
-		}
-		for _, k := range sortedKeys(m) {
-			if !contains(dynamicSeverityKeys, k) {
-				sink.fail(p, "unknown key %q%s", k, didYouMean(k, dynamicSeverityKeys))
-			}
-		}
+	for p, m := range mappings(sink, path, v, "{ChangeTo, Conditions}") {
+		unknownKeys(sink, p, m, dynamicSeverityKeys)
 		var sev string
 		switch to := m["ChangeTo"].(type) {
 		case string:

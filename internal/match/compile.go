@@ -104,13 +104,7 @@ func (c *compiler) expr(path string, v any, depth int) evalFn {
 		return never
 	}
 	keys := sortedKeys(m)
-	unknown := false
-	for _, k := range keys {
-		if !contains(exprKeys, k) {
-			c.fail(path, "unknown key %q%s", k, didYouMean(k, exprKeys))
-			unknown = true
-		}
-	}
+	unknown := unknownKeys(&c.errorSink, path, m, exprKeys)
 
 	// Combinators: {All|Any|OnlyOne|None: [...]}, alone in their mapping.
 	var comb []string
@@ -170,22 +164,22 @@ func (c *compiler) expr(path string, v any, depth int) evalFn {
 	if hasSrc && src == nil {
 		return never // reported
 	}
-	missingKey := func() evalFn {
-		c.fail(path, "%s needs a key specifier (Key, DeepKey, KeyPath or Enrichment)", cond.name)
-		return never
-	}
-	noValue := func() bool {
-		if hasValue || hasValues {
-			c.fail(path, "%s takes no Value or Values", cond.name)
-			return false
+	// refuse reports msg, formatted with the condition's name, when bad
+	// holds; it returns bad.
+	refuse := func(bad bool, msg string) bool {
+		if bad {
+			c.fail(path, msg, cond.name)
 		}
-		return true
+		return bad
 	}
+	const (
+		needsKey     = "%s needs a key specifier (Key, DeepKey, KeyPath or Enrichment)"
+		takesNoValue = "%s takes no Value or Values"
+	)
 
 	switch cond.class {
 	case classAbsolute:
-		if hasSrc || hasValue || hasValues {
-			c.fail(path, "%s takes no key specifier, Value or Values", cond.name)
+		if refuse(hasSrc || hasValue || hasValues, "%s takes no key specifier, Value or Values") {
 			return never
 		}
 		if cond.always {
@@ -194,38 +188,22 @@ func (c *compiler) expr(path string, v any, depth int) evalFn {
 		return never
 
 	case classUnary, classExistence:
-		if !hasSrc {
-			return missingKey()
-		}
-		if !noValue() {
+		if refuse(!hasSrc, needsKey) || refuse(hasValue || hasValues, takesNoValue) {
 			return never
 		}
 		return c.leaf(src, cond, cond.unary)
 
 	case classComprehension:
-		if !hasSrc {
-			return missingKey()
-		}
-		if !noValue() {
-			return never
-		}
-		if !hasExprs {
-			c.fail(path, "%s needs Expressions, the match expressions to test on each element", cond.name)
+		if refuse(!hasSrc, needsKey) || refuse(hasValue || hasValues, takesNoValue) ||
+			refuse(!hasExprs, "%s needs Expressions, the match expressions to test on each element") {
 			return never
 		}
 		inner := c.list(path+".Expressions", exprs, depth, false)
 		return c.comprehension(src, cond, inner)
 
 	case classSet:
-		if !hasSrc {
-			return missingKey()
-		}
-		if hasValue {
-			c.fail(path, "%s takes Values (a list), not Value", cond.name)
-			return never
-		}
-		if !hasValues {
-			c.fail(path, "%s needs Values, the list to look in", cond.name)
+		if refuse(!hasSrc, needsKey) || refuse(hasValue, "%s takes Values (a list), not Value") ||
+			refuse(!hasValues, "%s needs Values, the list to look in") {
 			return never
 		}
 		set, ok := c.valueSet(path, values)
@@ -238,15 +216,9 @@ func (c *compiler) expr(path string, v any, depth int) evalFn {
 		if !hasSrc && hasValues {
 			return c.multiKey(path, cond, values)
 		}
-		if !hasSrc {
-			return missingKey()
-		}
-		if hasValues {
-			c.fail(path, "%s takes Value, not Values (Values is for IsIn and IsNotIn, or for comparing two keys without a key specifier)", cond.name)
-			return never
-		}
-		if !hasValue {
-			c.fail(path, "%s needs Value", cond.name)
+		if refuse(!hasSrc, needsKey) ||
+			refuse(hasValues, "%s takes Value, not Values (Values is for IsIn and IsNotIn, or for comparing two keys without a key specifier)") ||
+			refuse(!hasValue, "%s needs Value") {
 			return never
 		}
 		op, want := makeOperand(cond.op, value)
@@ -375,6 +347,28 @@ func allTrue(nodes []evalFn, root any, ev map[string]any) bool {
 	return true
 }
 
+func anyTrue(nodes []evalFn, root any, ev map[string]any) bool {
+	for _, n := range nodes {
+		if n(root, ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownKeys reports each key of m that is not among known, and whether
+// there was one.
+func unknownKeys(sink *errorSink, path string, m map[string]any, known []string) bool {
+	unknown := false
+	for _, k := range sortedKeys(m) {
+		if !contains(known, k) {
+			sink.fail(path, "unknown key %q%s", k, didYouMean(k, known))
+			unknown = true
+		}
+	}
+	return unknown
+}
+
 // multiKey compiles {Condition, Values: [keyspec, keyspec]}: the condition
 // applied with the first key's value on the left and the second key's value
 // as the operand. With several values on either side (wildcards), it is true
@@ -391,27 +385,9 @@ func (c *compiler) multiKey(path string, cond *condition, v any) evalFn {
 	}
 	var srcs [2]*source
 	for i, x := range l {
-		p := indexPath(path+".Values", i)
-		m, ok := asMap(x)
-		if !ok {
-			c.fail(p, "expected a key specifier such as {KeyPath: a.b}, got %s", describe(x))
-			return never
+		if srcs[i] = compileKeySpec(&c.errorSink, indexPath(path+".Values", i), x); srcs[i] == nil {
+			return never // reported
 		}
-		for _, k := range sortedKeys(m) {
-			if !contains(keySpecNames, k) {
-				c.fail(p, "unknown key %q%s", k, didYouMean(k, keySpecNames))
-				return never
-			}
-		}
-		src, present := compileSource(&c.errorSink, p, m)
-		if !present {
-			c.fail(p, "expected a key specifier (Key, DeepKey, KeyPath or Enrichment)")
-			return never
-		}
-		if src == nil {
-			return never
-		}
-		srcs[i] = src
 	}
 	left, right := srcs[0], srcs[1]
 	neg := cond.neg
@@ -439,14 +415,7 @@ func combine(name string, nodes []evalFn) evalFn {
 	case "All":
 		return func(root any, ev map[string]any) bool { return allTrue(nodes, root, ev) }
 	case "Any":
-		return func(root any, ev map[string]any) bool {
-			for _, n := range nodes {
-				if n(root, ev) {
-					return true
-				}
-			}
-			return false
-		}
+		return func(root any, ev map[string]any) bool { return anyTrue(nodes, root, ev) }
 	case "OnlyOne":
 		return func(root any, ev map[string]any) bool {
 			count := 0
@@ -460,14 +429,7 @@ func combine(name string, nodes []evalFn) evalFn {
 			return count == 1
 		}
 	case "None":
-		return func(root any, ev map[string]any) bool {
-			for _, n := range nodes {
-				if n(root, ev) {
-					return false
-				}
-			}
-			return true
-		}
+		return func(root any, ev map[string]any) bool { return !anyTrue(nodes, root, ev) }
 	}
 	panic(fmt.Sprintf("match: unknown combinator %q", name))
 }

@@ -83,10 +83,10 @@ var conditionList = []*condition{
 	{name: "DoesNotContain", neg: true, op: opString, binary: predContains},
 	{name: "IContains", op: opString, binary: predIContains},
 	{name: "IDoesNotContain", neg: true, op: opString, binary: predIContains},
-	{name: "IsGreaterThan", op: opNumber, binary: func(v any, o *operand) bool { n, ok := toNumberLoose(v); return ok && n > o.num }},
-	{name: "IsGreaterThanOrEqual", op: opNumber, binary: func(v any, o *operand) bool { n, ok := toNumberLoose(v); return ok && n >= o.num }},
-	{name: "IsLessThan", op: opNumber, binary: func(v any, o *operand) bool { n, ok := toNumberLoose(v); return ok && n < o.num }},
-	{name: "IsLessThanOrEqual", op: opNumber, binary: func(v any, o *operand) bool { n, ok := toNumberLoose(v); return ok && n <= o.num }},
+	{name: "IsGreaterThan", op: opNumber, binary: onNumber(func(n, m float64) bool { return n > m })},
+	{name: "IsGreaterThanOrEqual", op: opNumber, binary: onNumber(func(n, m float64) bool { return n >= m })},
+	{name: "IsLessThan", op: opNumber, binary: onNumber(func(n, m float64) bool { return n < m })},
+	{name: "IsLessThanOrEqual", op: opNumber, binary: onNumber(func(n, m float64) bool { return n <= m })},
 	{name: "IsIPAddressInCIDR", op: opCIDR, binary: predInCIDR},
 	{name: "IsIPAddressNotInCIDR", neg: true, op: opCIDR, binary: predInCIDR},
 	{name: "CIDRContainsIPAddress", op: opIP, binary: predCIDRContains},
@@ -102,11 +102,11 @@ var conditionList = []*condition{
 	{name: "IsNotNullOrEmpty", class: classExistence, unary: func(v any) bool { return !isEmpty(v) }},
 	{name: "IsNullOrEmpty", class: classExistence, neg: true, unary: func(v any) bool { return !isEmpty(v) }},
 
-	{name: "IsIPAddress", class: classUnary, unary: func(v any) bool { _, ok := parseIP(v); return ok }},
-	{name: "IsIPv4Address", class: classUnary, unary: isIPv4String},
-	{name: "IsIPv6Address", class: classUnary, unary: isIPv6String},
-	{name: "IsIPAddressPublic", class: classUnary, unary: func(v any) bool { a, ok := parseIP(v); return ok && isPublicIP(a) }},
-	{name: "IsIPAddressPrivate", class: classUnary, unary: func(v any) bool { a, ok := parseIP(v); return ok && isPrivateIP(a) }},
+	{name: "IsIPAddress", class: classUnary, unary: isIP(func(netip.Addr) bool { return true })},
+	{name: "IsIPv4Address", class: classUnary, unary: isIPString(netip.Addr.Is4)},
+	{name: "IsIPv6Address", class: classUnary, unary: isIPString(netip.Addr.Is6)},
+	{name: "IsIPAddressPublic", class: classUnary, unary: isIP(isPublicIP)},
+	{name: "IsIPAddressPrivate", class: classUnary, unary: isIP(isPrivateIP)},
 
 	{name: "AnyElement", class: classComprehension, comp: compAny},
 	{name: "AllElements", class: classComprehension, comp: compAll},
@@ -145,24 +145,45 @@ func ConditionNames() []string {
 	return append([]string(nil), conditionNames...)
 }
 
-// isIPv4String and isIPv6String look at the address as written: an
-// IPv4-mapped IPv6 address ("::ffff:192.0.2.1") is IPv6.
-func isIPv4String(v any) bool {
-	s, ok := v.(string)
-	if !ok {
-		return false
+// isIP is a test on values that are IP addresses (see parseIP): false for
+// any other value.
+func isIP(test func(netip.Addr) bool) func(any) bool {
+	return func(v any) bool {
+		a, ok := parseIP(v)
+		return ok && test(a)
 	}
-	a, err := netip.ParseAddr(s)
-	return err == nil && a.Is4()
 }
 
-func isIPv6String(v any) bool {
-	s, ok := v.(string)
-	if !ok {
-		return false
+// isIPString is a test on strings holding an IP address, looked at as
+// written: an IPv4-mapped IPv6 address ("::ffff:192.0.2.1") is IPv6.
+func isIPString(test func(netip.Addr) bool) func(any) bool {
+	return func(v any) bool {
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		a, err := netip.ParseAddr(s)
+		return err == nil && test(a)
 	}
-	a, err := netip.ParseAddr(s)
-	return err == nil && a.Is6()
+}
+
+// onString makes a binary predicate of a test on strings, given the value
+// and the operand's string: false for values that are not strings.
+func onString(test func(s, operand string) bool) func(any, *operand) bool {
+	return func(v any, o *operand) bool {
+		s, ok := v.(string)
+		return ok && test(s, o.str)
+	}
+}
+
+// onNumber makes a binary predicate of a comparison of numbers, given the
+// value (numeric strings included) and the operand's number: false for
+// values that are not numbers.
+func onNumber(cmp func(n, operand float64) bool) func(any, *operand) bool {
+	return func(v any, o *operand) bool {
+		n, ok := toNumberLoose(v)
+		return ok && cmp(n, o.num)
+	}
 }
 
 func predEquals(v any, o *operand) bool {
@@ -180,30 +201,13 @@ func predEquals(v any, o *operand) bool {
 	return v == nil
 }
 
-func predIEquals(v any, o *operand) bool {
-	s, ok := v.(string)
-	return ok && equalFold(s, o.str)
-}
-
-func predStartsWith(v any, o *operand) bool {
-	s, ok := v.(string)
-	return ok && strings.HasPrefix(s, o.str)
-}
-
-func predIStartsWith(v any, o *operand) bool {
-	s, ok := v.(string)
-	return ok && hasPrefixFold(s, o.str)
-}
-
-func predEndsWith(v any, o *operand) bool {
-	s, ok := v.(string)
-	return ok && strings.HasSuffix(s, o.str)
-}
-
-func predIEndsWith(v any, o *operand) bool {
-	s, ok := v.(string)
-	return ok && hasSuffixFold(s, o.str)
-}
+var (
+	predIEquals     = onString(equalFold)
+	predStartsWith  = onString(strings.HasPrefix)
+	predIStartsWith = onString(hasPrefixFold)
+	predEndsWith    = onString(strings.HasSuffix)
+	predIEndsWith   = onString(hasSuffixFold)
+)
 
 // predContains: substring for strings, membership for lists, key presence
 // for mappings.

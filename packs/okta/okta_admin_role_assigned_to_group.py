@@ -1,15 +1,9 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target, privilege_granted
 
 
 def _target_group(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "UserGroup":
-            return item
-    return {}
-
-
-def _privilege(event):
-    return event.deep_get("debugContext", "debugData", "privilegeGranted", default="") or ""
+    return first_target(event, "UserGroup")
 
 
 def rule(event):
@@ -21,12 +15,12 @@ def rule(event):
 def title(event):
     actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
     group = _target_group(event).get("displayName") or "<unknown-group>"
-    privilege = _privilege(event) or "an admin role"
+    privilege = privilege_granted(event) or "an admin role"
     return f"Okta: {actor} gave every member of group '{group}' admin privileges [{privilege}]"
 
 
 def severity(event):
-    if "super" in _privilege(event).lower():
+    if "super" in privilege_granted(event).lower():
         return "CRITICAL"
     return "DEFAULT"
 
@@ -37,7 +31,7 @@ def dedup(event):
 
 def alert_context(event):
     context = okta_alert_context(event)
-    context["privilege_granted"] = _privilege(event)
+    context["privilege_granted"] = privilege_granted(event)
     context["group_name"] = _target_group(event).get("displayName") or ""
     context["group_id"] = _target_group(event).get("id") or ""
     return context

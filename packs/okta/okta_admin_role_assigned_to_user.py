@@ -1,15 +1,5 @@
 from panther_okta_helpers import okta_alert_context
-
-
-def _target_user(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "User":
-            return item
-    return {}
-
-
-def _privilege(event):
-    return event.deep_get("debugContext", "debugData", "privilegeGranted", default="") or ""
+from prowl_okta_helpers import privilege_granted, target_user, target_user_key
 
 
 def rule(event):
@@ -20,25 +10,24 @@ def rule(event):
 
 def title(event):
     actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
-    target = _target_user(event).get("alternateId") or "<unknown-user>"
-    privilege = _privilege(event) or "an admin role"
+    target = target_user(event).get("alternateId") or "<unknown-user>"
+    privilege = privilege_granted(event) or "an admin role"
     return f"Okta: {actor} gave {target} admin privileges [{privilege}]"
 
 
 def severity(event):
     # Super administrator is full control of the tenant.
-    if "super" in _privilege(event).lower():
+    if "super" in privilege_granted(event).lower():
         return "CRITICAL"
     return "DEFAULT"
 
 
 def dedup(event):
-    target = _target_user(event).get("alternateId") or "<unknown-user>"
-    return target.lower()
+    return target_user_key(event)
 
 
 def alert_context(event):
     context = okta_alert_context(event)
-    context["privilege_granted"] = _privilege(event)
-    context["grantee"] = _target_user(event).get("alternateId") or ""
+    context["privilege_granted"] = privilege_granted(event)
+    context["grantee"] = target_user(event).get("alternateId") or ""
     return context

@@ -1,11 +1,9 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target
 
 
 def _token(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "Token":
-            return item
-    return {}
+    return first_target(event, "Token")
 
 
 def rule(event):

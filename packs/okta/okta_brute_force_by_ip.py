@@ -1,13 +1,12 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import failed_from_source_ip, source_ip_key
 
 
 def rule(event):
     if event.get("eventType") != "user.session.start":
         return False
-    if event.deep_get("outcome", "result") != "FAILURE":
-        return False
     # Without a source address there is nothing to group the guesses by.
-    return bool(event.deep_get("client", "ipAddress"))
+    return failed_from_source_ip(event)
 
 
 def title(event):
@@ -17,7 +16,7 @@ def title(event):
 
 
 def dedup(event):
-    return event.deep_get("client", "ipAddress", default="<unknown-ip>")
+    return source_ip_key(event)
 
 
 def alert_context(event):

@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import username_key
 
 # Outcome reasons that mean a wrong password (OIE and Classic wording).
 WRONG_SECRET_REASONS = ("INVALID_CREDENTIALS", "VERIFICATION_ERROR")
@@ -21,7 +22,7 @@ def title(event):
 
 
 def dedup(event):
-    return event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+    return username_key(event)
 
 
 def alert_context(event):

@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target
 
 VERBS = {
     "system.idp.lifecycle.create": "created",
@@ -10,10 +11,7 @@ VERBS = {
 
 
 def _idp(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "IdentityProvider":
-            return item
-    return {}
+    return first_target(event, "IdentityProvider")
 
 
 def rule(event):

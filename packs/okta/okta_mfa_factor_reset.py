@@ -1,15 +1,9 @@
 from panther_okta_helpers import okta_alert_context
-
-
-def _target_user(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "User":
-            return item
-    return {}
+from prowl_okta_helpers import target_user, target_user_key
 
 
 def _is_self_service(event):
-    target_id = _target_user(event).get("id")
+    target_id = target_user(event).get("id")
     return bool(target_id) and target_id == event.deep_get("actor", "id")
 
 
@@ -22,7 +16,7 @@ def rule(event):
 
 def title(event):
     actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
-    target = _target_user(event).get("alternateId") or "<unknown-user>"
+    target = target_user(event).get("alternateId") or "<unknown-user>"
     if event.get("eventType") == "user.mfa.factor.reset_all":
         return f"Okta: {actor} reset every MFA factor of {target}"
     if _is_self_service(event):
@@ -39,13 +33,12 @@ def severity(event):
 
 
 def dedup(event):
-    target = _target_user(event).get("alternateId") or "<unknown-user>"
-    return target.lower()
+    return target_user_key(event)
 
 
 def alert_context(event):
     context = okta_alert_context(event)
-    context["target_user"] = _target_user(event).get("alternateId") or ""
+    context["target_user"] = target_user(event).get("alternateId") or ""
     context["self_service"] = _is_self_service(event)
     context["outcome_reason"] = event.deep_get("outcome", "reason", default="")
     return context

@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import username_key
 
 
 def rule(event):
@@ -11,7 +12,7 @@ def title(event):
 
 
 def dedup(event):
-    return event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+    return username_key(event)
 
 
 def alert_context(event):

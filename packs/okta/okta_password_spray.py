@@ -1,12 +1,11 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import failed_from_source_ip, source_ip_key
 
 
 def rule(event):
     if event.get("eventType") != "user.session.start":
         return False
-    if event.deep_get("outcome", "result") != "FAILURE":
-        return False
-    if not event.deep_get("client", "ipAddress"):
+    if not failed_from_source_ip(event):
         return False
     # A spray is counted in distinct usernames, so the attempt needs one.
     username = event.deep_get("actor", "alternateId", default="")
@@ -24,7 +23,7 @@ def title(event):
 
 
 def dedup(event):
-    return event.deep_get("client", "ipAddress", default="<unknown-ip>")
+    return source_ip_key(event)
 
 
 def alert_context(event):

@@ -1,5 +1,6 @@
 from panther_base_helpers import deep_get
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target
 
 VERBS = {
     "policy.lifecycle.create": "created",
@@ -11,10 +12,7 @@ VERBS = {
 
 
 def _policy(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "PolicyEntity":
-            return item
-    return {}
+    return first_target(event, "PolicyEntity")
 
 
 def _policy_type(event):

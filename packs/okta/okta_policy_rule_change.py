@@ -1,5 +1,6 @@
 from panther_base_helpers import deep_get
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target
 
 VERBS = {
     "policy.rule.add": "added",
@@ -8,13 +9,6 @@ VERBS = {
     "policy.rule.deactivate": "deactivated",
     "policy.rule.delete": "deleted",
 }
-
-
-def _target(event, target_type):
-    for item in event.get("target") or []:
-        if item and item.get("type") == target_type:
-            return item
-    return {}
 
 
 def rule(event):
@@ -29,8 +23,8 @@ def rule(event):
 
 def title(event):
     actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
-    rule_name = _target(event, "PolicyRule").get("displayName") or "<unknown-rule>"
-    policy_name = _target(event, "PolicyEntity").get("displayName") or "<unknown-policy>"
+    rule_name = first_target(event, "PolicyRule").get("displayName") or "<unknown-rule>"
+    policy_name = first_target(event, "PolicyEntity").get("displayName") or "<unknown-policy>"
     verb = VERBS.get(event.get("eventType"), "changed")
     return f"Okta: {actor} {verb} rule '{rule_name}' of policy '{policy_name}'"
 
@@ -44,13 +38,13 @@ def severity(event):
 
 
 def dedup(event):
-    return _target(event, "PolicyRule").get("id") or "<unknown-rule>"
+    return first_target(event, "PolicyRule").get("id") or "<unknown-rule>"
 
 
 def alert_context(event):
     context = okta_alert_context(event)
-    policy = _target(event, "PolicyEntity")
+    policy = first_target(event, "PolicyEntity")
     context["policy_name"] = policy.get("displayName") or ""
     context["policy_type"] = deep_get(policy, "detailEntry", "policyType", default="") or ""
-    context["policy_rule_name"] = _target(event, "PolicyRule").get("displayName") or ""
+    context["policy_rule_name"] = first_target(event, "PolicyRule").get("displayName") or ""
     return context

@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import username_key
 
 
 def rule(event):
@@ -15,7 +16,7 @@ def dedup(event):
     session = event.deep_get("authenticationContext", "externalSessionId", default="")
     if session:
         return session
-    return event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+    return username_key(event)
 
 
 def alert_context(event):

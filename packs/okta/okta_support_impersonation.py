@@ -1,11 +1,5 @@
 from panther_okta_helpers import okta_alert_context
-
-
-def _target_user(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "User":
-            return item
-    return {}
+from prowl_okta_helpers import target_user
 
 
 def rule(event):
@@ -19,7 +13,7 @@ def title(event):
     actor = event.deep_get("actor", "alternateId", default="<unknown-actor>")
     if event.get("eventType") == "user.session.impersonation.grant":
         return f"Okta: {actor} granted Okta Support permission to sign in to the org"
-    target = _target_user(event).get("alternateId") or "<unknown-user>"
+    target = target_user(event).get("alternateId") or "<unknown-user>"
     return f"Okta: impersonation session started by {actor} as {target}"
 
 
@@ -37,5 +31,5 @@ def dedup(event):
 
 def alert_context(event):
     context = okta_alert_context(event)
-    context["impersonated_user"] = _target_user(event).get("alternateId") or ""
+    context["impersonated_user"] = target_user(event).get("alternateId") or ""
     return context

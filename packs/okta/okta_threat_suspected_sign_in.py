@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import threat_suspected, username_key
 
 
 def rule(event):
@@ -6,9 +7,7 @@ def rule(event):
         return False
     if event.deep_get("outcome", "result") != "SUCCESS":
         return False
-    flag = event.deep_get("debugContext", "debugData", "threatSuspected", default="")
-    # Okta writes the flag as the string "true"; some pipelines convert it to a boolean.
-    return str(flag).lower() == "true"
+    return threat_suspected(event)
 
 
 def title(event):
@@ -18,7 +17,7 @@ def title(event):
 
 
 def dedup(event):
-    return event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+    return username_key(event)
 
 
 def alert_context(event):

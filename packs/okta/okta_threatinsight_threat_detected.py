@@ -1,4 +1,5 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import source_ip_key
 
 
 def rule(event):
@@ -24,7 +25,7 @@ def severity(event):
 
 
 def dedup(event):
-    return event.deep_get("client", "ipAddress", default="<unknown-ip>")
+    return source_ip_key(event)
 
 
 def alert_context(event):

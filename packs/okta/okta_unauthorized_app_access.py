@@ -1,11 +1,9 @@
 from panther_okta_helpers import okta_alert_context
+from prowl_okta_helpers import first_target, username_key
 
 
 def _app(event):
-    for item in event.get("target") or []:
-        if item and item.get("type") == "AppInstance":
-            return item
-    return {}
+    return first_target(event, "AppInstance")
 
 
 def rule(event):
@@ -19,7 +17,7 @@ def title(event):
 
 
 def dedup(event):
-    username = event.deep_get("actor", "alternateId", default="<unknown-user>").lower()
+    username = username_key(event)
     return f"{username}:{_app(event).get('id') or 'unknown-app'}"
 
 
