@@ -14,6 +14,8 @@ import (
 // what makes reprocessing after a crash neither lose nor double-count.
 type Store interface {
 	LoadWindows(ctx context.Context) ([]Window, error)
+	// LoadOffset returns the offset last committed for consumer (0: none).
+	LoadOffset(ctx context.Context, consumer string) (uint64, error)
 	Commit(ctx context.Context, c *Commit) error
 }
 

@@ -153,7 +153,7 @@ func TestStateSurvivesRestartAndFailedCommitsRollBack(t *testing.T) {
 	if len(created) != 1 || created[0].EventCount != 5 {
 		t.Fatalf("after restart and a failed commit the window holds 3 + 2 matches: %+v", created)
 	}
-	if store.Offset("engine") != 9 {
+	if off, _ := store.LoadOffset(context.Background(), "engine"); off != 9 {
 		t.Errorf("the offset commits with the alerts")
 	}
 	// Replaying the same alert ID (a crash after commit, before the offset

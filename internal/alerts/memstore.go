@@ -88,11 +88,11 @@ func (s *MemoryStore) Events(alertID string) []AlertEvent {
 	return slices.Clone(s.events[alertID])
 }
 
-// Offset returns a consumer's committed offset.
-func (s *MemoryStore) Offset(consumer string) uint64 {
+// LoadOffset implements Store.
+func (s *MemoryStore) LoadOffset(_ context.Context, consumer string) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.offsets[consumer]
+	return s.offsets[consumer], nil
 }
 
 // ListAlerts implements Triage.
