@@ -1,0 +1,701 @@
+package logtypes
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"time"
+	"unicode/utf8"
+)
+
+// This file is the single-pass JSON scanner of the normalizer. It validates
+// the raw event (RFC 8259 grammar, UTF-8, depth) while walking it along the
+// compiled schema, checking types and required fields, collecting
+// indicators and the event time, and recording the few edits the output
+// needs. It never builds a tree.
+
+func skipSpace(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipWS skips whitespace inside the event, noting that the output must be
+// compacted.
+func (n *Normalizer) skipWS(i int) int {
+	d := n.data
+	if i < len(d) && d[i] > ' ' {
+		return i
+	}
+	j := skipSpace(d, i)
+	if j != i {
+		n.ws = true
+	}
+	return j
+}
+
+func (n *Normalizer) reject(reason string, off int, format string, args ...any) *Rejection {
+	return &Rejection{Reason: reason, Offset: off, msg: fmt.Sprintf(format, args...)}
+}
+
+func (n *Normalizer) eof(i int) *Rejection {
+	return n.reject(ReasonInvalidJSON, i, "the event ends early (truncated JSON)")
+}
+
+// describeByte names an unexpected input byte for messages.
+func describeByte(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return fmt.Sprintf("character %q", c)
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+// kindOf names the JSON type of the value starting with c.
+func kindOf(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// value scans the JSON value at d[i] against nd (nil: any value, unchecked)
+// and returns the index just after it.
+func (n *Normalizer) value(i int, nd *cnode, depth int) (int, *Rejection) {
+	d := n.data
+	if i >= len(d) {
+		return i, n.eof(i)
+	}
+	switch c := d[i]; c {
+	case '"':
+		end, esc, rej := n.str(i + 1)
+		if rej != nil || nd == nil {
+			return end, rej
+		}
+		return end, n.checkString(nd, i, end, esc)
+	case '{':
+		var o *cobj
+		var free *cnode
+		if nd != nil {
+			switch nd.typ {
+			case ftObject:
+				o = nd.obj
+			case ftJSON:
+				if nd.ind != 0 {
+					free = nd
+				}
+			default:
+				return i, n.badType(nd, i, i+1)
+			}
+		}
+		return n.object(i, o, free, depth+1, false)
+	case '[':
+		var elem *cnode
+		if nd != nil {
+			switch nd.typ {
+			case ftArray:
+				elem = nd.elem
+			case ftJSON:
+				if nd.ind != 0 {
+					elem = nd
+				}
+			default:
+				return i, n.badType(nd, i, i+1)
+			}
+		}
+		return n.array(i, elem, depth+1)
+	case 't':
+		if i+4 > len(d) || string(d[i:i+4]) != "true" {
+			return i, n.badLiteral(i)
+		}
+		return i + 4, n.checkBool(nd, i, i+4)
+	case 'f':
+		if i+5 > len(d) || string(d[i:i+5]) != "false" {
+			return i, n.badLiteral(i)
+		}
+		return i + 5, n.checkBool(nd, i, i+5)
+	case 'n':
+		if i+4 > len(d) || string(d[i:i+4]) != "null" {
+			return i, n.badLiteral(i)
+		}
+		return i + 4, nil
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			end, isInt, ok := scanNumber(d, i)
+			if !ok {
+				if end >= len(d) {
+					return end, n.eof(end)
+				}
+				return end, n.reject(ReasonInvalidJSON, end, "malformed number at offset %d", i)
+			}
+			if nd == nil {
+				return end, nil
+			}
+			return end, n.checkNumber(nd, i, end, isInt)
+		}
+		if c >= 0x80 {
+			return i, n.reject(ReasonInvalidJSON, i, "unexpected %s at offset %d (not JSON)", describeByte(c), i)
+		}
+		return i, n.reject(ReasonInvalidJSON, i, "unexpected %s at offset %d where a value should be", describeByte(c), i)
+	}
+}
+
+func (n *Normalizer) badLiteral(i int) *Rejection {
+	j := i
+	for j < len(n.data) && j-i < 8 && n.data[j] >= 'a' && n.data[j] <= 'z' {
+		j++
+	}
+	if j == len(n.data) {
+		return n.eof(j)
+	}
+	return n.reject(ReasonInvalidJSON, i, "unexpected %q at offset %d (not a JSON literal)", n.data[i:j], i)
+}
+
+// object scans an object starting at d[i] == '{'. o gives its known fields;
+// free, for json fields with indicators, is passed to every member. top
+// records the members of the event object.
+func (n *Normalizer) object(i int, o *cobj, free *cnode, depth int, top bool) (int, *Rejection) {
+	d := n.data
+	if depth > n.maxDepth {
+		return i, n.reject(ReasonTooDeep, i, "objects and arrays are nested more than %d levels deep at offset %d", n.maxDepth, i)
+	}
+	i = n.skipWS(i + 1)
+	var seen uint64
+	if i < len(d) && d[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(d) {
+				return i, n.eof(i)
+			}
+			if d[i] != '"' {
+				return i, n.reject(ReasonInvalidJSON, i, "expected a quoted key at offset %d, found %s", i, describeByte(d[i]))
+			}
+			keyStart := i
+			kend, esc, rej := n.str(i + 1)
+			if rej != nil {
+				return kend, rej
+			}
+			key := d[keyStart+1 : kend-1]
+			if esc {
+				key = n.unescape(key)
+			}
+			child := free
+			if o != nil {
+				child = o.find(key)
+			}
+			drop := top && len(key) >= 2 && key[0] == 'p' && key[1] == '_'
+			if drop {
+				n.drop = true
+				child = nil
+			}
+			i = n.skipWS(kend)
+			if i >= len(d) {
+				return i, n.eof(i)
+			}
+			if d[i] != ':' {
+				return i, n.reject(ReasonInvalidJSON, i, "expected ':' after a key at offset %d, found %s", i, describeByte(d[i]))
+			}
+			i = n.skipWS(i + 1)
+			valStart := i
+			if i, rej = n.value(i, child, depth); rej != nil {
+				if esc {
+					key = n.unescape(d[keyStart+1 : kend-1])
+				}
+				return i, rej.inKey(key)
+			}
+			if child != nil && child.required && d[valStart] != 'n' && !n.emptied(valStart) {
+				seen |= child.reqBit
+			}
+			if top {
+				n.members = append(n.members, member{start: keyStart, end: i, drop: drop})
+			}
+			i = n.skipWS(i)
+			if i >= len(d) {
+				return i, n.eof(i)
+			}
+			if d[i] == ',' {
+				i = n.skipWS(i + 1)
+				continue
+			}
+			if d[i] == '}' {
+				i++
+				break
+			}
+			return i, n.reject(ReasonInvalidJSON, i, "expected ',' or '}' in an object at offset %d, found %s", i, describeByte(d[i]))
+		}
+	}
+	if o != nil && seen != o.reqMask {
+		for _, f := range o.fields {
+			if f.required && seen&f.reqBit == 0 {
+				return i, n.reject(ReasonMissingRequired, -1, "required field is missing or null").inKey([]byte(f.name))
+			}
+		}
+	}
+	return i, nil
+}
+
+// emptied reports whether the value at start was rewritten to null (an
+// empty string in a non-string scalar field).
+func (n *Normalizer) emptied(start int) bool {
+	if len(n.edits) == 0 {
+		return false
+	}
+	e := n.edits[len(n.edits)-1]
+	return e.start == start && string(n.editBytes[e.roff:e.rend]) == "null"
+}
+
+// array scans an array starting at d[i] == '['.
+func (n *Normalizer) array(i int, elem *cnode, depth int) (int, *Rejection) {
+	d := n.data
+	if depth > n.maxDepth {
+		return i, n.reject(ReasonTooDeep, i, "objects and arrays are nested more than %d levels deep at offset %d", n.maxDepth, i)
+	}
+	i = n.skipWS(i + 1)
+	if i < len(d) && d[i] == ']' {
+		return i + 1, nil
+	}
+	for idx := 0; ; idx++ {
+		var rej *Rejection
+		if i, rej = n.value(i, elem, depth); rej != nil {
+			return i, rej.inIndex(idx)
+		}
+		i = n.skipWS(i)
+		if i >= len(d) {
+			return i, n.eof(i)
+		}
+		if d[i] == ',' {
+			i = n.skipWS(i + 1)
+			continue
+		}
+		if d[i] == ']' {
+			return i + 1, nil
+		}
+		return i, n.reject(ReasonInvalidJSON, i, "expected ',' or ']' in an array at offset %d, found %s", i, describeByte(d[i]))
+	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// str scans a string whose opening quote is at d[i-1]. It returns the index
+// after the closing quote and whether the string has escapes.
+func (n *Normalizer) str(i int) (int, bool, *Rejection) {
+	d := n.data
+	esc := false
+	for {
+		// Skip eight plain bytes (printable ASCII, no quote or backslash) at a time.
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			q := x ^ (lsb * '"')
+			b := x ^ (lsb * '\\')
+			special := ((q - lsb) &^ q) | ((b - lsb) &^ b) | (x - lsb*0x20) | x
+			special &= msb
+			if special == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(special) / 8
+			break
+		}
+		if i >= len(d) {
+			return i, esc, n.eof(i)
+		}
+		c := d[i]
+		switch {
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= len(d) {
+				return i + 1, esc, n.eof(i + 1)
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(d) {
+					return len(d), esc, n.eof(len(d))
+				}
+				for _, h := range d[i+2 : i+6] {
+					if !isHexDigit(h) {
+						return i, esc, n.reject(ReasonInvalidJSON, i, "malformed \\u escape at offset %d", i)
+					}
+				}
+				i += 6
+			default:
+				return i, esc, n.reject(ReasonInvalidJSON, i, "invalid escape \\%c at offset %d", d[i+1], i)
+			}
+		case c < 0x20:
+			return i, esc, n.reject(ReasonInvalidJSON, i, "unescaped control character 0x%02x in a string at offset %d", c, i)
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return i, esc, n.reject(ReasonInvalidUTF8, i, "invalid UTF-8 byte 0x%02x in a string at offset %d", c, i)
+			}
+			i += size
+		default:
+			i++
+		}
+	}
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// unescape decodes the escapes of a validated string body into the
+// normalizer's scratch buffer. Lone surrogates become U+FFFD.
+func (n *Normalizer) unescape(s []byte) []byte {
+	out := n.unesc[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hexVal(s[i+1 : i+5])
+			i += 4
+			if r >= 0xd800 && r < 0xdc00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+				if r2 := hexVal(s[i+3 : i+7]); r2 >= 0xdc00 && r2 < 0xe000 {
+					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
+					i += 6
+				}
+			}
+			out = utf8.AppendRune(out, r) // surrogates encode as U+FFFD
+		default:
+			out = append(out, s[i])
+		}
+	}
+	n.unesc = out
+	return out
+}
+
+// scanNumber scans a JSON number at d[i]. ok is false when malformed; end
+// is then where scanning stopped.
+func scanNumber(d []byte, i int) (end int, isInt, ok bool) {
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	if i >= len(d) {
+		return i, false, false
+	}
+	switch c := d[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		for i++; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
+		}
+	default:
+		return i, false, false
+	}
+	isInt = true
+	if i < len(d) && d[i] == '.' {
+		i++
+		s := i
+		for ; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
+		}
+		if i == s {
+			return i, false, false
+		}
+		isInt = false
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		s := i
+		for ; i < len(d) && d[i] >= '0' && d[i] <= '9'; i++ {
+		}
+		if i == s {
+			return i, false, false
+		}
+		isInt = false
+	}
+	return i, isInt, true
+}
+
+// isJSONNumber reports whether all of b is one JSON number.
+func isJSONNumber(b []byte) (isInt, ok bool) {
+	end, isInt, ok := scanNumber(b, 0)
+	return isInt, ok && end == len(b)
+}
+
+// intInRange reports whether the integer text b fits in bitSize bits.
+func intInRange(b []byte, bitSize int) bool {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) > 20 {
+		return false
+	}
+	var v uint64
+	for _, c := range b {
+		nv := v*10 + uint64(c-'0')
+		if nv/10 != v {
+			return false
+		}
+		v = nv
+	}
+	limit := uint64(1) << (bitSize - 1)
+	if neg {
+		return v <= limit
+	}
+	return v < limit
+}
+
+// addEdit records that raw bytes [start,end) become repl in the output.
+func (n *Normalizer) addEdit(start, end int, parts ...[]byte) {
+	roff := len(n.editBytes)
+	for _, p := range parts {
+		n.editBytes = append(n.editBytes, p...)
+	}
+	n.edits = append(n.edits, edit{start: start, end: end, roff: roff, rend: len(n.editBytes)})
+}
+
+var (
+	quote     = []byte{'"'}
+	nullBytes = []byte("null")
+	trueBytes = []byte("true")
+	falseByte = []byte("false")
+)
+
+// typeDesc says what a field of nd's type accepts, for messages.
+func typeDesc(nd *cnode) string {
+	switch nd.typ {
+	case ftString:
+		return "a string"
+	case ftInt:
+		return "an integer (int, 32-bit)"
+	case ftBigint:
+		return "an integer (bigint, 64-bit)"
+	case ftFloat:
+		return "a number"
+	case ftBoolean:
+		return "a boolean"
+	case ftTimestamp:
+		switch nd.tf.kind {
+		case tkRFC3339:
+			return "an RFC 3339 timestamp string"
+		case tkUnix:
+			return "a Unix time in seconds"
+		case tkUnixMs:
+			return "a Unix time in milliseconds"
+		case tkUnixUs:
+			return "a Unix time in microseconds"
+		case tkUnixNs:
+			return "a Unix time in nanoseconds"
+		default:
+			return "a timestamp string in its strftime timeFormat"
+		}
+	case ftArray:
+		return "an array"
+	case ftObject:
+		return "an object"
+	}
+	return "JSON"
+}
+
+// badType rejects the value d[start:end] of field nd.
+func (n *Normalizer) badType(nd *cnode, start, end int) *Rejection {
+	d := n.data
+	got := kindOf(d[start])
+	if d[start] == '"' || (d[start] != '{' && d[start] != '[') {
+		v := d[start:end]
+		if len(v) > 60 {
+			cut := 57
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v = append(append([]byte{}, v[:cut]...), "..."...)
+		}
+		got += " " + string(v)
+	}
+	return n.reject(ReasonBadType, start, "expected %s, got %s", typeDesc(nd), got)
+}
+
+// checkString checks the string d[start:end] (quotes included) against nd.
+func (n *Normalizer) checkString(nd *cnode, start, end int, esc bool) *Rejection {
+	body := n.data[start+1 : end-1]
+	switch nd.typ {
+	case ftString, ftJSON:
+		if nd.ind != 0 {
+			if esc {
+				body = n.unescape(body)
+			}
+			n.ind.scan(nd.ind, body, nd.typ == ftJSON)
+		}
+		return nil
+	case ftArray, ftObject, ftBoolean:
+		if nd.typ == ftBoolean {
+			switch {
+			case len(body) == 0:
+				n.addEdit(start, end, nullBytes)
+				return nil
+			case isFold(body, "true"):
+				n.addEdit(start, end, trueBytes)
+				return nil
+			case isFold(body, "false"):
+				n.addEdit(start, end, falseByte)
+				return nil
+			}
+		}
+		return n.badType(nd, start, end)
+	}
+	if esc {
+		body = n.unescape(body)
+	}
+	if len(body) == 0 {
+		n.addEdit(start, end, nullBytes)
+		return nil
+	}
+	switch nd.typ {
+	case ftTimestamp:
+		t, ok := nd.tf.parse(body, false)
+		if !ok {
+			return n.badType(nd, start, end)
+		}
+		n.eventTime(nd, t)
+	case ftInt, ftBigint, ftFloat:
+		isInt, ok := isJSONNumber(body)
+		if !ok || (nd.typ != ftFloat && (!isInt || !intInRange(body, bitsOf(nd)))) {
+			return n.badType(nd, start, end)
+		}
+		if nd.ind != 0 {
+			n.ind.scan(nd.ind, body, false)
+		}
+		n.addEdit(start, end, body)
+	}
+	return nil
+}
+
+func bitsOf(nd *cnode) int {
+	if nd.typ == ftInt {
+		return 32
+	}
+	return 64
+}
+
+func isFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range b {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNumber checks the number d[start:end] against nd.
+func (n *Normalizer) checkNumber(nd *cnode, start, end int, isInt bool) *Rejection {
+	text := n.data[start:end]
+	switch nd.typ {
+	case ftFloat:
+		return nil
+	case ftJSON:
+		if nd.ind != 0 {
+			n.ind.scan(nd.ind, text, true)
+		}
+		return nil
+	case ftString:
+		if nd.ind != 0 {
+			n.ind.scan(nd.ind, text, false)
+		}
+		n.addEdit(start, end, quote, text, quote)
+		return nil
+	case ftInt, ftBigint:
+		if !isInt || !intInRange(text, bitsOf(nd)) {
+			return n.badType(nd, start, end)
+		}
+		if nd.ind != 0 {
+			n.ind.scan(nd.ind, text, false)
+		}
+		return nil
+	case ftTimestamp:
+		t, ok := nd.tf.parse(text, true)
+		if !ok {
+			return n.badType(nd, start, end)
+		}
+		n.eventTime(nd, t)
+		return nil
+	}
+	return n.badType(nd, start, end)
+}
+
+// checkBool checks the literal true or false at d[start:end] against nd.
+func (n *Normalizer) checkBool(nd *cnode, start, end int) *Rejection {
+	if nd == nil {
+		return nil
+	}
+	switch nd.typ {
+	case ftBoolean, ftJSON:
+		return nil
+	case ftString:
+		n.addEdit(start, end, quote, n.data[start:end], quote)
+		return nil
+	}
+	return n.badType(nd, start, end)
+}
+
+// eventTime offers t from field nd as the event time: the candidate first
+// in schema order wins.
+func (n *Normalizer) eventTime(nd *cnode, t time.Time) {
+	if nd.eventRank >= 0 && (n.evRank < 0 || nd.eventRank < n.evRank) {
+		n.evRank = nd.eventRank
+		n.evTime = t
+	}
+}
