@@ -1,0 +1,391 @@
+// Package engine evaluates detections on normalized events. It routes each
+// event to the enabled detections of its log type, decides InlineFilters and
+// simple detections in Go, sends the remaining Python rules to the worker
+// pool in batches, and turns verdicts into alert matches. Detections can be
+// reloaded while it runs; a detection whose new version does not validate or
+// import keeps running in its previous version.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prowl-siem/prowl/internal/alerts"
+	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/detect"
+	"github.com/prowl-siem/prowl/internal/logtypes"
+	"github.com/prowl-siem/prowl/internal/pyrt"
+)
+
+// Options configure an engine.
+type Options struct {
+	Python pyrt.Config
+	// SnapshotDir holds content-addressed copies of the Python files that
+	// run, so that editing a file on disk never changes a running version.
+	SnapshotDir string
+	// Enabled decides which detections run (default: those with Enabled: true).
+	Enabled func(*analysis.Detection) bool
+	Logger  *slog.Logger
+}
+
+// Engine evaluates events. Evaluate may be called concurrently with Reload.
+type Engine struct {
+	opts Options
+	mu   sync.RWMutex
+	cur  *compiled
+}
+
+// compiled is one immutable version of the running detections.
+type compiled struct {
+	repo      *analysis.Repo
+	set       *detect.Set
+	pool      *pyrt.Pool // nil when there are no Python detections
+	byLogType map[string][]*detect.Detection
+	byPython  map[int]*detect.Detection
+	versions  map[string]string // detection ID -> content hash
+	problems  []string
+}
+
+// New compiles repo and starts the worker pool.
+func New(ctx context.Context, repo *analysis.Repo, opts Options) (*Engine, error) {
+	if opts.Enabled == nil {
+		opts.Enabled = func(d *analysis.Detection) bool { return d.Enabled }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{opts: opts}
+	c, err := e.compile(repo, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	e.cur = c
+	return e, nil
+}
+
+// Reload replaces the running detections with repo's. Detections that
+// loadProblems name (their spec failed to load) or that fail to compile or
+// import keep their previous version. It returns the problems found.
+func (e *Engine) Reload(repo *analysis.Repo, loadProblems analysis.Problems) ([]string, error) {
+	e.mu.RLock()
+	old := e.cur
+	e.mu.RUnlock()
+	c, err := e.compile(repo, old, loadProblems)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.cur = c
+	e.mu.Unlock()
+	if old.pool != nil {
+		// In-flight evaluations hold the read lock; none remain now.
+		old.pool.Close()
+	}
+	return c.problems, nil
+}
+
+// Problems lists what is wrong with the running detections' sources.
+func (e *Engine) Problems() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cur.problems
+}
+
+// Detections lists the running detections (enabled or not), sorted by ID.
+func (e *Engine) Detections() []*analysis.Detection {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*analysis.Detection, 0, len(e.cur.set.Detections))
+	for _, d := range e.cur.set.Detections {
+		out = append(out, d.Spec)
+	}
+	return out
+}
+
+// Repo is the repository the running detections came from.
+func (e *Engine) Repo() *analysis.Repo {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cur.repo
+}
+
+// Version is the content hash of a running detection.
+func (e *Engine) Version(id string) string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cur.versions[id]
+}
+
+// Close stops the worker pool.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur.pool != nil {
+		e.cur.pool.Close()
+	}
+}
+
+// Evaluate runs the detections of each event's log type and returns the
+// matches and rule errors in event order (by rule ID within an event).
+func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alerts.Match, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	c := e.cur
+	perEvent := make([][]alerts.Match, len(events))
+	var items []pyrt.Item
+	var itemEvent []int
+	for i := range events {
+		ev := &events[i]
+		dets := c.byLogType[ev.LogType]
+		if len(dets) == 0 {
+			continue
+		}
+		var decoded map[string]any
+		var python []int
+		for _, d := range dets {
+			if (d.Filter != nil || d.Simple != nil) && decoded == nil {
+				var err error
+				if decoded, err = decode(ev.JSON); err != nil {
+					return nil, fmt.Errorf("event %s: %w", ev.RowID, err)
+				}
+			}
+			if d.Filter != nil && !d.Filter.Match(decoded) {
+				continue
+			}
+			if d.Simple != nil {
+				if d.Simple.Match(decoded) {
+					perEvent[i] = append(perEvent[i], c.simpleMatch(d, ev, decoded))
+				}
+				continue
+			}
+			if d.Python >= 0 {
+				python = append(python, d.Python)
+			}
+		}
+		if len(python) > 0 {
+			items = append(items, pyrt.Item{Event: ev.JSON, LogType: ev.LogType, Rules: python})
+			itemEvent = append(itemEvent, i)
+		}
+	}
+	if len(items) > 0 {
+		results, err := c.pool.Run(ctx, pyrt.ModeBatch, items)
+		if err != nil {
+			return nil, err
+		}
+		for k, rs := range results {
+			i := itemEvent[k]
+			for _, r := range rs {
+				d := c.byPython[r.Rule]
+				if d == nil {
+					continue
+				}
+				switch {
+				case r.Error != nil:
+					perEvent[i] = append(perEvent[i], c.errorMatch(d, &events[i], r.Error))
+				case r.Matched && r.Outputs != nil:
+					perEvent[i] = append(perEvent[i], c.pythonMatch(d, &events[i], r.Outputs))
+				}
+			}
+		}
+	}
+	var out []alerts.Match
+	for _, ms := range perEvent {
+		// Go and Python verdicts arrive separately; order them by rule.
+		sort.SliceStable(ms, func(a, b int) bool { return ms[a].RuleID < ms[b].RuleID })
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+func decode(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	return m, nil
+}
+
+// base fills the fields every match of d shares.
+func (c *compiled) base(d *detect.Detection, ev *logtypes.Event) alerts.Match {
+	s := d.Spec
+	return alerts.Match{
+		Type: alerts.TypeRule, RuleID: s.ID, RuleVersion: c.versions[s.ID],
+		Description: s.Description, Reference: s.Reference, Runbook: s.Runbook,
+		OutputIDs: s.OutputIDs, Tags: s.Tags, Reports: s.Reports,
+		DedupPeriod: dedupPeriod(s.DedupPeriodMinutes), Threshold: s.Threshold, Signal: !s.CreateAlert,
+		LogType: ev.LogType, EventTime: ev.Time, Event: ev.JSON, RowID: ev.RowID,
+	}
+}
+
+// dedupPeriod applies Panther's rules: 0 means the 60-minute default and
+// anything under 5 minutes counts as 5.
+func dedupPeriod(minutes int) time.Duration {
+	switch {
+	case minutes <= 0:
+		minutes = 60
+	case minutes < 5:
+		minutes = 5
+	}
+	return time.Duration(minutes) * time.Minute
+}
+
+func (c *compiled) pythonMatch(d *detect.Detection, ev *logtypes.Event, o *pyrt.Outputs) alerts.Match {
+	m := c.base(d, ev)
+	m.Title, m.Dedup, m.Severity = o.Title, o.Dedup, o.Severity
+	m.Description, m.Reference, m.Runbook = o.Description, o.Reference, o.Runbook
+	m.AlertContext, m.Destinations, m.Unique = o.AlertContext, o.Destinations, o.Unique
+	return m
+}
+
+func (c *compiled) simpleMatch(d *detect.Detection, ev *logtypes.Event, decoded map[string]any) alerts.Match {
+	m := c.base(d, ev)
+	out := d.Alert.Evaluate(decoded)
+	m.Title, m.Dedup, m.Severity = out.Title, out.Dedup, out.Severity
+	if ctx, err := json.Marshal(out.Context); err == nil {
+		m.AlertContext = ctx
+	}
+	return m
+}
+
+// errorMatch is a rule error: keyed by error type, alerting without a
+// threshold, at INFO severity (it asks for a fix, not an incident response).
+func (c *compiled) errorMatch(d *detect.Detection, ev *logtypes.Event, e *pyrt.PyError) alerts.Match {
+	m := c.base(d, ev)
+	m.Type, m.Dedup, m.Severity, m.Signal = alerts.TypeRuleError, e.Type, "INFO", false
+	m.Title = fmt.Sprintf("Error in %s: %s: %s", d.Spec.ID, e.Type, firstLine(e.Message))
+	m.Description = e.Traceback
+	ctx, _ := json.Marshal(map[string]any{"error_type": e.Type, "error_message": e.Message, "file": e.File, "line": e.Line})
+	m.AlertContext = ctx
+	return m
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// compile builds a version from repo. With an old version, a detection
+// whose spec failed to load (its file is named in loadProblems), or that
+// fails to compile or import, keeps its old version.
+func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analysis.Problems) (*compiled, error) {
+	c := &compiled{byLogType: map[string][]*detect.Detection{}, byPython: map[int]*detect.Detection{}}
+	for _, p := range loadProblems {
+		c.problems = append(c.problems, p.Error())
+	}
+	snap := &snapshotter{dir: e.opts.SnapshotDir, versions: map[string]string{}}
+	repo, err := snap.repo(repo)
+	if err != nil {
+		return nil, err
+	}
+	previous := map[string]*analysis.Detection{}
+	if old != nil {
+		for _, d := range old.repo.Detections {
+			previous[d.ID] = d
+		}
+		repo.Detections = keepUnloaded(repo.Detections, old.repo.Detections, loadProblems)
+		for id, v := range old.versions {
+			if _, ok := snap.versions[id]; !ok {
+				snap.versions[id] = v
+			}
+		}
+	}
+	// A detection that fails to compile, then one that fails to import,
+	// is swapped for its previous version (or left out) and the set rebuilt.
+	set, problems := detect.Compile(repo, repo.Detections)
+	if len(problems) > 0 {
+		failed := map[string]string{}
+		for _, p := range problems {
+			failed[p.ID] = p.Error()
+		}
+		repo.Detections = c.fallBack(repo.Detections, failed, previous, snap.versions, old)
+		set, _ = detect.Compile(repo, repo.Detections)
+	}
+	var pool *pyrt.Pool
+	if len(set.Program.Detections) > 0 {
+		if pool, err = pyrt.New(e.opts.Python, set.Program); err != nil {
+			return nil, err
+		}
+		if len(pool.LoadErrors) > 0 {
+			failed := map[string]string{}
+			for id, pe := range pool.LoadErrors {
+				failed[id] = fmt.Sprintf("%s: cannot import: %s: %s", id, pe.Type, pe.Message)
+			}
+			pool.Close()
+			repo.Detections = c.fallBack(repo.Detections, failed, previous, snap.versions, old)
+			set, _ = detect.Compile(repo, repo.Detections)
+			if pool, err = pyrt.New(e.opts.Python, set.Program); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.repo, c.set, c.pool, c.versions = repo, set, pool, snap.versions
+	for _, d := range c.set.Detections {
+		if d.Python >= 0 {
+			c.byPython[d.Python] = d
+		}
+		if !e.opts.Enabled(d.Spec) || (pool != nil && d.Python >= 0 && pool.LoadErrors[d.Spec.ID] != nil) {
+			continue
+		}
+		for _, lt := range d.Spec.LogTypes {
+			c.byLogType[lt] = append(c.byLogType[lt], d)
+		}
+	}
+	for lt := range c.byLogType {
+		sort.Slice(c.byLogType[lt], func(i, j int) bool { return c.byLogType[lt][i].Spec.ID < c.byLogType[lt][j].Spec.ID })
+	}
+	return c, nil
+}
+
+// fallBack records the failures and replaces each failed detection with its
+// previous version, or leaves it out when there is none.
+func (c *compiled) fallBack(dets []*analysis.Detection, failed map[string]string, previous map[string]*analysis.Detection,
+	versions map[string]string, old *compiled) []*analysis.Detection {
+	var kept []*analysis.Detection
+	for _, d := range dets {
+		msg, bad := failed[d.ID]
+		if !bad {
+			kept = append(kept, d)
+			continue
+		}
+		c.problems = append(c.problems, msg)
+		if prev := previous[d.ID]; prev != nil && prev != d {
+			kept = append(kept, prev)
+			versions[d.ID] = old.versions[d.ID]
+		} else {
+			delete(versions, d.ID)
+		}
+	}
+	return kept
+}
+
+// keepUnloaded adds back old detections whose spec file failed to load.
+func keepUnloaded(dets, old []*analysis.Detection, problems analysis.Problems) []*analysis.Detection {
+	if len(problems) == 0 {
+		return dets
+	}
+	present := map[string]bool{}
+	for _, d := range dets {
+		present[d.ID] = true
+	}
+	badFiles := map[string]bool{}
+	for _, p := range problems {
+		badFiles[p.Source.File] = true
+	}
+	for _, d := range old {
+		if !present[d.ID] && badFiles[d.Source.File] {
+			dets = append(dets, d)
+		}
+	}
+	return dets
+}
