@@ -25,6 +25,11 @@ type Batch struct {
 	SourceLabel string
 	LogType     string // the log type to parse the records as; "" asks the sink to classify them
 	Records     [][]byte
+	// Checkpoint, when set, is the source's checkpoint once this batch is
+	// acknowledged. The sink stores it atomically with the records, so a
+	// crash can never keep the records and lose the checkpoint (which would
+	// fetch them again) or the reverse.
+	Checkpoint []byte
 }
 
 // Bytes is the total size of the batch's records.

@@ -363,6 +363,21 @@ func (w *Watcher) readFile(ctx context.Context, sink core.Sink, state core.State
 	)
 	flush := func() error {
 		if len(batch.Records) > 0 {
+			// The checkpoint once this batch is in travels with it.
+			was, had := cp.Files[name]
+			after := *st
+			after.Offset, after.Line = newest, line
+			cp.Files[name] = &after
+			next, err := json.Marshal(cp)
+			if had {
+				cp.Files[name] = was
+			} else {
+				delete(cp.Files, name)
+			}
+			if err != nil {
+				return err
+			}
+			batch.Checkpoint = next
 			if err := sink.Ingest(ctx, batch); err != nil {
 				return fmt.Errorf("%s: delivering records: %w", name, err)
 			}

@@ -261,8 +261,28 @@ func (s *Source) Run(ctx context.Context, sink core.Sink, state core.State) erro
 			s.log.Debug("dropped duplicate events", "count", dupCount)
 		}
 
+		// The cursor after this page; it moves once the page is acknowledged.
+		prev, next := cp.Next, pg.next
+		if next == "" {
+			// Polling requests always carry a next link; if one is
+			// missing, restart from the newest event seen (the uuid window
+			// absorbs the overlap) or ask for the same page again.
+			if !newest.IsZero() {
+				next = s.sinceURI(newest)
+			} else {
+				next = cp.Next
+			}
+			s.log.Warn("Okta response had no rel=\"next\" link; continuing from the newest event time")
+		}
 		if len(records) > 0 {
-			batch := core.Batch{SourceID: s.id, SourceLabel: s.label, LogType: LogType, Records: records}
+			for _, u := range uuids {
+				seen.add(u)
+			}
+			cpBytes, err := json.Marshal(checkpoint{V: 1, Next: next, Seen: seen.list()})
+			if err != nil {
+				return err
+			}
+			batch := core.Batch{SourceID: s.id, SourceLabel: s.label, LogType: LogType, Records: records, Checkpoint: cpBytes}
 			for attempt := 1; ; attempt++ {
 				err := sink.Ingest(ctx, batch)
 				if err == nil {
@@ -278,24 +298,8 @@ func (s *Source) Run(ctx context.Context, sink core.Sink, state core.State) erro
 					return err
 				}
 			}
-			for _, u := range uuids {
-				seen.add(u)
-			}
 		}
 
-		// The page is acknowledged: move the cursor.
-		prev, next := cp.Next, pg.next
-		if next == "" {
-			// Polling requests always carry a next link; if one is
-			// missing, restart from the newest event seen (the uuid window
-			// absorbs the overlap) or ask for the same page again.
-			if !newest.IsZero() {
-				next = s.sinceURI(newest)
-			} else {
-				next = cp.Next
-			}
-			s.log.Warn("Okta response had no rel=\"next\" link; continuing from the newest event time")
-		}
 		cp = checkpoint{V: 1, Next: next, Seen: seen.list()}
 		if err := s.saveCheckpoint(bg, state, cp); err != nil {
 			// Keep going with the in-memory cursor; a restart before the
