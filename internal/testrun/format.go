@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/termsafe"
 	"io"
 	"slices"
 	"strconv"
@@ -159,7 +160,7 @@ func (p *printer) line(format string, args ...any) {
 	if p.err != nil {
 		return
 	}
-	_, p.err = fmt.Fprintln(p.w, clean(fmt.Sprintf(format, args...)))
+	_, p.err = fmt.Fprintln(p.w, termsafe.Escape(fmt.Sprintf(format, args...)))
 }
 
 func (p *printer) block(indent, text string) {
@@ -167,25 +168,6 @@ func (p *printer) block(indent, text string) {
 		p.line("%s%s", indent, l)
 	}
 }
-
-// clean escapes control characters (terminal escape sequences in log
-// content must not reach the terminal).
-func clean(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r != '\t' && unicode.IsControl(r) }
 
 // WriteJSON writes the report as one JSON document.
 func WriteJSON(w io.Writer, r *Report) error {
