@@ -21,10 +21,10 @@ type Store interface {
 
 // Commit is everything one call to Process decided.
 type Commit struct {
-	Windows []Window       // upserted by key
-	Created []Alert        // new alerts, to store and notify
-	Updated []AlertUpdate  // progress of existing alerts (no notification)
-	Events  []AlertEvent   // matched events kept with their alert
+	Windows []Window      // upserted by key
+	Created []Alert       // new alerts, to store and notify
+	Updated []AlertUpdate // progress of existing alerts (no notification)
+	Events  []AlertEvent  // matched events kept with their alert
 	// Offset, when set, is stored in the same transaction: the position in
 	// the event log up to which matches have been processed.
 	Offset *Offset

@@ -339,4 +339,3 @@ func (p *Pool) Close() error {
 	}
 	return nil
 }
-

@@ -11,7 +11,9 @@ import (
 
 // Escape makes s safe as one line: every control character but tab,
 // newlines included (so text cannot forge extra lines), becomes \xNN.
-func Escape(s string) string { return escape(s, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) }
+func Escape(s string) string {
+	return escape(s, func(r rune) bool { return r != '\t' && unicode.IsControl(r) })
+}
 
 // EscapeBlock is Escape for multi-line text: newlines are kept.
 func EscapeBlock(s string) string {

@@ -38,11 +38,11 @@ type Report struct {
 	Skipped    int                `json:"skipped"`
 	// Invalid counts detections that could not be tested (load or compile
 	// errors, too few tests).
-	Invalid  int           `json:"invalid"`
+	Invalid int `json:"invalid"`
 	// LoadProblems are specs that could not be loaded.
 	LoadProblems []string      `json:"load_problems,omitempty"`
 	Duration     time.Duration `json:"duration_ns"`
-	Python   string        `json:"python_version,omitempty"`
+	Python       string        `json:"python_version,omitempty"`
 }
 
 // OK reports whether nothing failed and nothing was invalid.

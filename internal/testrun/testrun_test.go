@@ -238,7 +238,12 @@ func TestMachineReadableReports(t *testing.T) {
 	}
 	var decoded struct {
 		Passed, Failed int
-		Detections     []struct{ Tests []struct{ Name string; Passed bool } }
+		Detections     []struct {
+			Tests []struct {
+				Name   string
+				Passed bool
+			}
+		}
 	}
 	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil || decoded.Passed != 1 || decoded.Failed != 1 || len(decoded.Detections[0].Tests) != 2 {
 		t.Errorf("json report: %v %+v", err, decoded)
@@ -282,7 +287,7 @@ Tests:
     ExpectedResult: false
     Resource: {"Encryption": null}
 `,
-		"p.py": "def policy(resource):\n    return resource.get('Encryption') is not None\ndef title(resource):\n    return 'unencrypted bucket'\n",
+		"p.py":  "def policy(resource):\n    return resource.get('Encryption') is not None\ndef title(resource):\n    return 'unencrypted bucket'\n",
 		"q.yml": "AnalysisType: saved_query\nQueryName: Q\nQuery: SELECT 1\n",
 		"s.yml": `AnalysisType: scheduled_rule
 RuleID: S
@@ -296,7 +301,7 @@ Tests:
     ExpectedTitle: "row x"
     Log: {"v": "x"}
 `,
-		"s.py": "def title(event):\n    return 'row ' + event.get('v')\n",
+		"s.py":  "def title(event):\n    return 'row ' + event.get('v')\n",
 		"d.yml": ruleSpec("D", "d.py", oneTest), "d.py": "def rule(event):\n    return True\ndef destinations(event):\n    return ['pager', 'slack-sec']\n",
 	})
 	repo, problems := load(t, dir)
