@@ -55,6 +55,107 @@ CREATE TABLE quarantine (
 );
 CREATE INDEX quarantine_by_source ON quarantine (source_id, id);
 `,
+	// 2: alerts (dedup windows, alerts, comments, kept events, consumer
+	// offsets) and alert deliveries.
+	`
+CREATE TABLE alert_windows (
+	key            TEXT PRIMARY KEY,
+	rule_id        TEXT NOT NULL,
+	start          INTEGER,                   -- Unix ns; NULL is the zero time
+	period         INTEGER NOT NULL,          -- ns
+	generation     INTEGER NOT NULL,
+	matches        INTEGER NOT NULL,
+	has_uniques    INTEGER NOT NULL DEFAULT 0, -- 1: the values are in alert_window_uniques; 0: nil (a row there is stale)
+	alert_id       TEXT NOT NULL DEFAULT '',
+	first_event_at INTEGER,
+	last_event_at  INTEGER,
+	log_types      TEXT NOT NULL DEFAULT 'null', -- JSON array of strings
+	stored_events  INTEGER NOT NULL DEFAULT 0
+);
+-- A window's distinct unique() values (up to 100k), apart so that updating
+-- the window's counters does not rewrite them: SQLite rewrites a whole row
+-- on update, and reading a column stored after a large value walks its
+-- overflow pages. n and digest come first for the same reason.
+CREATE TABLE alert_window_uniques (
+	key     TEXT PRIMARY KEY REFERENCES alert_windows (key) ON DELETE CASCADE,
+	n       INTEGER NOT NULL,                 -- number of values
+	digest  INTEGER NOT NULL,                 -- order-independent digest of the values (see uniquesDigest)
+	uniques TEXT NOT NULL                     -- JSON array of strings
+);
+CREATE TABLE alerts (
+	id             TEXT PRIMARY KEY,
+	type           TEXT NOT NULL,
+	rule_id        TEXT NOT NULL,
+	rule_version   TEXT NOT NULL DEFAULT '',
+	title          TEXT NOT NULL DEFAULT '',
+	severity       TEXT NOT NULL DEFAULT '',
+	severity_rank  INTEGER NOT NULL DEFAULT 0, -- INFO 0 .. CRITICAL 4, for sorting
+	dedup          TEXT NOT NULL DEFAULT '',
+	search         TEXT NOT NULL DEFAULT '',  -- lower(title) US lower(rule_id) US lower(dedup), for Query.Text
+	status         TEXT NOT NULL,
+	assignee       TEXT NOT NULL DEFAULT '',
+	created_at     INTEGER,
+	updated_at     INTEGER,
+	first_event_at INTEGER,
+	last_event_at  INTEGER,
+	event_count    INTEGER NOT NULL DEFAULT 0,
+	log_types      TEXT NOT NULL DEFAULT 'null', -- JSON array of strings
+	alert_context  TEXT,                      -- the detection's JSON, verbatim; NULL: none
+	description    TEXT NOT NULL DEFAULT '',
+	reference      TEXT NOT NULL DEFAULT '',
+	runbook        TEXT NOT NULL DEFAULT '',
+	destinations   TEXT NOT NULL DEFAULT 'null', -- JSON array; null: destinations() not set
+	output_ids     TEXT NOT NULL DEFAULT 'null', -- JSON array
+	tags           TEXT NOT NULL DEFAULT 'null', -- JSON array
+	reports        TEXT NOT NULL DEFAULT 'null'  -- JSON object of arrays
+);
+CREATE INDEX alerts_by_created    ON alerts (created_at, id);
+CREATE INDEX alerts_by_updated    ON alerts (updated_at, id);
+CREATE INDEX alerts_by_severity   ON alerts (severity_rank, id);
+CREATE INDEX alerts_by_count      ON alerts (event_count, id);
+CREATE INDEX alerts_by_status     ON alerts (status, created_at);
+CREATE INDEX alerts_by_sev_name   ON alerts (severity, created_at);
+CREATE INDEX alerts_by_rule       ON alerts (rule_id, created_at);
+CREATE INDEX alerts_by_type       ON alerts (type, created_at);
+CREATE TABLE alert_comments (
+	id       INTEGER PRIMARY KEY,
+	alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+	author   TEXT NOT NULL DEFAULT '',
+	body     TEXT NOT NULL DEFAULT '',
+	at       INTEGER
+);
+CREATE INDEX alert_comments_by_alert ON alert_comments (alert_id, id);
+-- No foreign key: events are kept from a window's first match, before the
+-- window reaches its threshold and creates the alert.
+CREATE TABLE alert_events (
+	id       INTEGER PRIMARY KEY,
+	alert_id TEXT NOT NULL,
+	row_id   TEXT NOT NULL DEFAULT '',
+	log_type TEXT NOT NULL DEFAULT '',
+	time     INTEGER,
+	event    TEXT                             -- the normalized event's JSON; NULL: none
+);
+CREATE INDEX alert_events_by_alert ON alert_events (alert_id, id);
+CREATE TABLE consumer_offsets (
+	consumer TEXT PRIMARY KEY,
+	value    INTEGER NOT NULL                 -- a uint64, stored as its int64 bit pattern
+);
+CREATE TABLE deliveries (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	alert_id       TEXT NOT NULL,
+	destination_id TEXT NOT NULL,
+	attempts       INTEGER NOT NULL DEFAULT 0,
+	status         TEXT NOT NULL,
+	last_error     TEXT NOT NULL DEFAULT '',
+	next_attempt   INTEGER,
+	created_at     INTEGER,
+	updated_at     INTEGER,
+	alert          TEXT NOT NULL,             -- JSON of the alert as enqueued
+	history        TEXT NOT NULL DEFAULT 'null' -- JSON array of attempts, oldest first
+);
+CREATE INDEX deliveries_by_alert ON deliveries (alert_id, id);
+CREATE INDEX deliveries_pending ON deliveries (next_attempt, id) WHERE status = 'pending';
+`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -1,5 +1,8 @@
 // Package store is prowl's control-plane database: sources, their secrets,
-// checkpoints, health and the quarantine of events that did not normalize.
+// checkpoints, health and the quarantine of events that did not normalize;
+// alerts (dedup windows, triage, comments, kept events, consumer offsets:
+// an alerts.Store and alerts.Triage) and their deliveries (a
+// destinations.Store).
 //
 // It is the only package that writes SQL. The default backend is SQLite
 // (modernc.org/sqlite, pure Go) in WAL mode with a busy timeout, so one
