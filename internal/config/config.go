@@ -78,7 +78,7 @@ var Settings = []Setting{
 	{Key: "python_memory_mb", field: "PythonMemoryMB", Default: "2048", Description: "address-space limit of each Python worker, in MiB"},
 	{Key: "batch_size", field: "BatchSize", Default: "500", Description: "events evaluated together by the detection engine"},
 	{Key: "batch_delay", field: "BatchDelay", Default: "200ms", Description: "longest wait to fill a batch before evaluating it"},
-	{Key: "wal_sync_interval", field: "WALSync", Default: "2ms", Description: "group-commit window of the event log's fsync"},
+	{Key: "wal_sync_interval", field: "WALSync", Default: "0s", Description: "extra wait to share one fsync among appends (0: appends arriving during an fsync already share the next one)"},
 	{Key: "alerts_per_hour", field: "AlertsPerHour", Default: "1000", Description: "new alerts one detection may raise per hour before it is throttled"},
 	{Key: "events_per_alert", field: "EventsPerAlert", Default: "100", Description: "matched events kept with each alert"},
 	{Key: "demo", field: "Demo", Default: "false", Description: "start a local Okta simulator with a generated feed (attacks included) and onboard it"},
@@ -99,9 +99,13 @@ func init() {
 
 // AddFlags registers a flag for every setting on fs.
 func AddFlags(fs *pflag.FlagSet) {
+	boolType := reflect.TypeFor[bool]()
 	for _, s := range Settings {
 		usage := s.Description + " (env " + s.Env + ")"
 		fs.String(s.Flag, s.Default, usage)
+		if f, _ := reflect.TypeFor[Config]().FieldByName(s.field); f.Type == boolType {
+			fs.Lookup(s.Flag).NoOptDefVal = "true" // --demo alone means --demo=true
+		}
 	}
 	fs.StringP("config", "c", "prowl.yaml", "config file (used when it exists)")
 }

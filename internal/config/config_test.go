@@ -29,14 +29,14 @@ func load(t *testing.T, file string, env []string, args ...string) (*Config, err
 
 func TestPrecedenceFlagsOverEnvOverFileOverDefaults(t *testing.T) {
 	cfg, err := load(t, "listen: 127.0.0.1:9000\npython_workers: 3\nrule_timeout: 2s\npacks: [A, B]\n",
-		[]string{"PROWL_PYTHON_WORKERS=4", "PROWL_DATA_DIR=/tmp/env-data"}, "--data-dir", "/tmp/flag-data")
+		[]string{"PROWL_PYTHON_WORKERS=4", "PROWL_DATA_DIR=/tmp/env-data"}, "--data-dir", "/tmp/flag-data", "--demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Listen != "127.0.0.1:9000" || cfg.PythonWorkers != 4 || cfg.DataDir != "/tmp/flag-data" || cfg.RuleTimeout != 2*time.Second {
 		t.Errorf("effective config: %+v", cfg)
 	}
-	if strings.Join(cfg.Packs, ",") != "A,B" || cfg.AlertsPerHour != 1000 {
+	if strings.Join(cfg.Packs, ",") != "A,B" || cfg.AlertsPerHour != 1000 || !cfg.Demo {
 		t.Errorf("lists from YAML and defaults: %+v", cfg)
 	}
 }

@@ -156,6 +156,21 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_by_alert ON deliveries (alert_id, id);
 CREATE INDEX deliveries_pending ON deliveries (next_attempt, id) WHERE status = 'pending';
 `,
+	// 3: destination configurations (their secrets live in source_secrets
+	// under the owner "destination:<id>").
+	`
+CREATE TABLE destinations (
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL UNIQUE,
+	type        TEXT NOT NULL,
+	severities  TEXT NOT NULL DEFAULT '[]',
+	alert_types TEXT NOT NULL DEFAULT '[]',
+	settings    TEXT NOT NULL DEFAULT '{}',
+	enabled     INTEGER NOT NULL,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
