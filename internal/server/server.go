@@ -57,6 +57,7 @@ type Server struct {
 	addr     net.Addr
 	metrics  *prometheus.Registry
 
+	now          func() time.Time
 	enabledPacks map[string]bool // detection IDs of enabled bundled packs
 	bundledDir   string
 
@@ -65,10 +66,19 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
+// Option adjusts a server for tests.
+type Option func(*Server)
+
+// WithClock replaces the processing clock of alert windows and ingestion.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
 // New opens the data directory and builds every component. Nothing runs
 // until Start.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: logger, running: map[string]context.CancelFunc{}, metrics: prometheus.NewRegistry()}
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...Option) (*Server, error) {
+	s := &Server{cfg: cfg, log: logger, running: map[string]context.CancelFunc{}, metrics: prometheus.NewRegistry(), now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -89,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		s.Close()
 		return nil, err
 	}
-	if s.alerts, err = alerts.NewManager(ctx, s.store, alerts.Options{AlertsPerHour: cfg.AlertsPerHour, EventsPerAlert: cfg.EventsPerAlert}); err != nil {
+	if s.alerts, err = alerts.NewManager(ctx, s.store, alerts.Options{AlertsPerHour: cfg.AlertsPerHour, EventsPerAlert: cfg.EventsPerAlert, Now: s.now}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -97,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		destinations.DispatcherOptions{Logger: logger, ConsoleURL: s.publicURL()})
 	s.pipe = pipeline.New(pipeline.Options{
 		Log: s.wal, Registry: s.reg, Store: s.store, Engine: s.engine, Alerts: s.alerts, Offsets: s.store,
-		Notify: s.notify, BatchSize: cfg.BatchSize, BatchDelay: cfg.BatchDelay, Logger: logger, Metrics: s.metrics,
+		Notify: s.notify, BatchSize: cfg.BatchSize, BatchDelay: cfg.BatchDelay, Logger: logger, Metrics: s.metrics, Now: s.now,
 	})
 	s.ingest = httpsrc.NewMux()
 	return s, nil
@@ -368,8 +378,8 @@ func (s *Server) watchDropOffs(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			s.checkDropOffs(ctx, now)
+		case <-tick.C:
+			s.checkDropOffs(ctx, s.now())
 		}
 	}
 }
