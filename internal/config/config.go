@@ -77,7 +77,7 @@ var Settings = []Setting{
 	{Key: "rule_timeout", field: "RuleTimeout", Default: "10s", Description: "time limit of one detection function call"},
 	{Key: "python_memory_mb", field: "PythonMemoryMB", Default: "2048", Description: "address-space limit of each Python worker, in MiB"},
 	{Key: "batch_size", field: "BatchSize", Default: "500", Description: "events evaluated together by the detection engine"},
-	{Key: "batch_delay", field: "BatchDelay", Default: "200ms", Description: "longest wait to fill a batch before evaluating it"},
+	{Key: "batch_delay", field: "BatchDelay", Default: "0s", Description: "extra wait for more events before evaluating a batch (0: evaluate what has arrived; batches fill up under load by themselves)"},
 	{Key: "wal_sync_interval", field: "WALSync", Default: "0s", Description: "extra wait to share one fsync among appends (0: appends arriving during an fsync already share the next one)"},
 	{Key: "alerts_per_hour", field: "AlertsPerHour", Default: "1000", Description: "new alerts one detection may raise per hour before it is throttled"},
 	{Key: "events_per_alert", field: "EventsPerAlert", Default: "100", Description: "matched events kept with each alert"},

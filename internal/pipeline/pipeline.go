@@ -54,7 +54,10 @@ type Options struct {
 	Offsets alerts.Store
 	// Notify receives the alerts each engine batch created.
 	Notify func(ctx context.Context, created []alerts.Alert)
-	// BatchSize and BatchDelay bound an engine batch (default 500, 200ms).
+	// BatchSize caps an engine batch (default 500). A batch takes what the
+	// log already holds, so it is small when traffic is light (low latency)
+	// and fills up under load. BatchDelay, when positive, also waits up to
+	// that long for more records (default 0: no waiting).
 	BatchSize  int
 	BatchDelay time.Duration
 	// MaxLag is how many log records may wait for the engine before Ingest
@@ -87,9 +90,6 @@ type metrics struct {
 func New(opts Options) *Pipeline {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
-	}
-	if opts.BatchDelay <= 0 {
-		opts.BatchDelay = 200 * time.Millisecond
 	}
 	if opts.MaxLag == 0 {
 		opts.MaxLag = 10_000
@@ -136,6 +136,14 @@ func (p *Pipeline) Lag() uint64 {
 // Ingest implements sources.Sink: it returns nil only once every record is
 // durable (written ahead, or quarantined) and the batch's checkpoint with it.
 func (p *Pipeline) Ingest(ctx context.Context, batch sources.Batch) error {
+	_, err := p.IngestCounted(ctx, batch)
+	return err
+}
+
+// IngestCounted is Ingest that also says how many of the batch's records
+// were quarantined (when err is nil; the rest were written ahead). The
+// import API reports it to its client.
+func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quarantined int, err error) {
 	now := p.opts.Now().UTC()
 	norm := p.normalizers.Get().(*logtypes.Normalizer)
 	defer p.normalizers.Put(norm)
@@ -163,11 +171,11 @@ func (p *Pipeline) Ingest(ctx context.Context, batch sources.Batch) error {
 		rec.Events = append(rec.Events, ev)
 	}
 	if err := p.waitForRoom(ctx); err != nil {
-		return err
+		return 0, err
 	}
 	if len(rejects) > 0 {
 		if err := p.opts.Store.Quarantine(ctx, rejects); err != nil {
-			return fmt.Errorf("quarantining %d records: %w", len(rejects), err)
+			return 0, fmt.Errorf("quarantining %d records: %w", len(rejects), err)
 		}
 		for _, q := range rejects {
 			p.m.quarantined.WithLabelValues(batch.SourceID, q.Reason).Inc()
@@ -175,7 +183,7 @@ func (p *Pipeline) Ingest(ctx context.Context, batch sources.Batch) error {
 	}
 	if len(rec.Events) > 0 || len(rec.Checkpoint) > 0 {
 		if _, err := p.opts.Log.Append(ctx, [][]byte{encodeRecord(nil, rec)}); err != nil {
-			return fmt.Errorf("writing events ahead: %w", err)
+			return 0, fmt.Errorf("writing events ahead: %w", err)
 		}
 	}
 	// The log now holds the checkpoint; the store's copy is what sources
@@ -195,7 +203,7 @@ func (p *Pipeline) Ingest(ctx context.Context, batch sources.Batch) error {
 	for i := range rec.Events {
 		p.m.events.WithLabelValues(batch.SourceID, rec.Events[i].LogType).Inc()
 	}
-	return nil
+	return len(rejects), nil
 }
 
 // waitForRoom blocks while the engine is more than MaxLag records behind.
@@ -305,13 +313,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-// collect reads at least one record, then more until BatchSize events or
-// BatchDelay has passed. end is the offset after the last record read.
+// collect reads at least one record, then those already in the log (and,
+// with a BatchDelay, those arriving within it) up to BatchSize events. end
+// is the offset after the last record read.
 func (p *Pipeline) collect(ctx context.Context, r *wal.Reader, from wal.Offset) ([]logtypes.Event, wal.Offset, error) {
 	var events []logtypes.Event
 	end := from
 	readCtx := ctx
 	for len(events) < p.opts.BatchSize {
+		if end > from && p.opts.BatchDelay <= 0 && end >= p.opts.Log.Next() {
+			break // nothing more written: evaluate what we have
+		}
 		data, off, err := r.Next(readCtx)
 		if err != nil {
 			if readCtx != ctx && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -325,7 +337,7 @@ func (p *Pipeline) collect(ctx context.Context, r *wal.Reader, from wal.Offset) 
 		}
 		events = append(events, rec.Events...)
 		end = off + 1
-		if readCtx == ctx { // the first record starts the batch delay
+		if readCtx == ctx && p.opts.BatchDelay > 0 { // the first record starts the batch delay
 			var cancel context.CancelFunc
 			readCtx, cancel = context.WithTimeout(ctx, p.opts.BatchDelay)
 			defer cancel()

@@ -33,7 +33,7 @@ func RunBaseline(python string, prog *Program, events []byte) (BaselineResult, e
 		python = DefaultPython()
 	}
 	req := buildLoad(Config{}.withDefaults(), prog)
-	header, err := json.Marshal(map[string]any{"detections": req.Detections, "data_models": req.DataModels})
+	header, err := json.Marshal(map[string]any{"detections": req.Detections, "data_models": req.DataModels, "globals": req.Globals})
 	if err != nil {
 		return res, err
 	}

@@ -15,6 +15,7 @@ import time
 
 import prowl_datamodel
 import prowl_event
+import prowl_worker
 
 AUX = ("title", "dedup", "severity", "description", "reference", "runbook", "destinations", "unique")
 
@@ -27,6 +28,10 @@ def _plain(value):
 
 def main():
     header = json.loads(sys.stdin.readline())
+    finder = prowl_worker._GlobalsFinder()
+    for spec in header.get("globals") or []:
+        finder.paths[spec["id"]] = spec["path"]
+    sys.meta_path.insert(0, finder)
     rules = []
     for index, spec in enumerate(header["detections"]):
         module_spec = importlib.util.spec_from_file_location(f"baseline_{index}", spec["path"])
