@@ -98,4 +98,3 @@ func nonNil(v []string) []string {
 	}
 	return v
 }
-
