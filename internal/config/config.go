@@ -51,6 +51,9 @@ type Config struct {
 
 	// AdminToken guards the API; empty means no authentication (loopback only).
 	AdminToken string `yaml:"admin_token"`
+
+	// ImportMaxMB limits the body of one POST /api/v1/import, in MiB.
+	ImportMaxMB int `yaml:"import_max_mb"`
 }
 
 // Setting describes one configuration key.
@@ -66,7 +69,7 @@ type Setting struct {
 
 // Settings is the table of every setting, in display order.
 var Settings = []Setting{
-	{Key: "data_dir", field: "DataDir", Default: "./prowl-data", Description: "directory for the control-plane database, event log, lake and snapshots"},
+	{Key: "data_dir", field: "DataDir", Default: "./prowl-data", Description: "directory for the control-plane database, event log and detection snapshots"},
 	{Key: "listen", field: "Listen", Default: "127.0.0.1:8080", Description: "address of the HTTP API, console and ingest endpoints"},
 	{Key: "public_url", field: "PublicURL", Default: "", Description: "URL of the console as users reach it, for links in notifications (default http://<listen>)"},
 	{Key: "log_level", field: "LogLevel", Default: "info", Description: "debug, info, warn or error"},
@@ -86,6 +89,7 @@ var Settings = []Setting{
 	{Key: "demo_attacks", field: "DemoAttacks", Default: "brute_force,password_spray,mfa_fatigue,admin_grant,new_country", Description: "attack scenarios in the demo feed (comma-separated)"},
 	{Key: "demo_seed", field: "DemoSeed", Default: "1", Description: "seed of the demo feed"},
 	{Key: "demo_okta_listen", field: "DemoOktaListen", Default: "127.0.0.1:0", Description: "address of the demo Okta simulator"},
+	{Key: "import_max_mb", field: "ImportMaxMB", Default: "64", Description: "largest body of one import request (POST /api/v1/import), in MiB, before and after gzip decompression"},
 	{Key: "admin_token", field: "AdminToken", Default: "", Description: "bearer token required by the API and console (empty: none; then listen on loopback only)", Secret: true},
 }
 
@@ -256,6 +260,9 @@ func (c *Config) validate() error {
 	}
 	if c.BatchSize < 1 {
 		errs = append(errs, errors.New("batch_size must be at least 1"))
+	}
+	if c.ImportMaxMB < 1 || c.ImportMaxMB > 4096 {
+		errs = append(errs, errors.New("import_max_mb must be between 1 and 4096"))
 	}
 	if c.AlertsPerHour < 1 {
 		errs = append(errs, errors.New("alerts_per_hour must be at least 1"))

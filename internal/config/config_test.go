@@ -66,3 +66,16 @@ func TestShowRedactsSecrets(t *testing.T) {
 		t.Errorf("show:\n%s", out)
 	}
 }
+
+// Every setting is documented in docs/operations.md.
+func TestSettingsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(doc), "| `"+s.Key+"` | `--"+s.Flag+"` / `"+s.Env+"`") {
+			t.Errorf("docs/operations.md has no row for %s", s.Key)
+		}
+	}
+}
