@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -114,15 +113,7 @@ func (f *testFlags) options() (testrun.Options, error) {
 // loadRepo loads the paths; spec problems are returned separately so that
 // the valid specs can still be tested.
 func loadRepo(paths []string, f *testFlags) (*analysis.Repo, analysis.Problems, error) {
-	repo, err := analysis.Load(paths, analysis.Options{IgnoreFiles: f.ignoreFiles, IgnoreExtraKeys: f.ignoreExtraKeys})
-	var ps *analysis.Problems
-	if err != nil && !errors.As(err, &ps) {
-		return nil, nil, err
-	}
-	if ps != nil {
-		return repo, *ps, nil
-	}
-	return repo, nil, nil
+	return analysis.LoadLenient(paths, analysis.Options{IgnoreFiles: f.ignoreFiles, IgnoreExtraKeys: f.ignoreExtraKeys})
 }
 
 // runTests runs one round and writes the report; ok is false on failures.

@@ -495,3 +495,15 @@ func derive(base, d *Detection) *Detection {
 	}
 	return &out
 }
+
+// LoadLenient is Load for callers that go on with the valid specs: spec
+// problems come back as a list, and err is only for failures that stopped
+// loading altogether (an unreadable path, say).
+func LoadLenient(paths []string, opts Options) (*Repo, Problems, error) {
+	repo, err := Load(paths, opts)
+	var ps *Problems
+	if errors.As(err, &ps) {
+		return repo, *ps, nil
+	}
+	return repo, nil, err
+}

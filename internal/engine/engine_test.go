@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,15 +59,11 @@ func write(t *testing.T, dir string, files map[string]string) {
 
 func loadRepo(t *testing.T, dir string) (*analysis.Repo, analysis.Problems) {
 	t.Helper()
-	repo, err := analysis.Load([]string{dir}, analysis.Options{})
-	var ps *analysis.Problems
-	if err != nil && !errors.As(err, &ps) {
+	repo, problems, err := analysis.LoadLenient([]string{dir}, analysis.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ps != nil {
-		return repo, *ps
-	}
-	return repo, nil
+	return repo, problems
 }
 
 func newEngine(t *testing.T, dir string) *Engine {

@@ -2,8 +2,6 @@ package gen
 
 import (
 	"context"
-	"errors"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,16 +21,9 @@ type packRunner struct {
 
 func newPackRunner(t *testing.T) *packRunner {
 	t.Helper()
-	if _, err := exec.LookPath(pyrt.DefaultPython()); err != nil {
-		t.Skip("no python3")
-	}
-	repo, err := analysis.Load([]string{filepath.Join("..", "..", "packs", "okta")}, analysis.Options{})
-	var problems *analysis.Problems
-	if err != nil && !errors.As(err, &problems) {
-		t.Fatal(err)
-	}
-	if problems != nil {
-		t.Fatalf("pack problems: %v", err)
+	repo, problems, err := analysis.LoadLenient([]string{filepath.Join("..", "..", "packs", "okta")}, analysis.Options{})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("loading the pack: %v %v", err, problems)
 	}
 	set, ps := detect.Compile(repo, repo.Detections)
 	if len(ps) > 0 {

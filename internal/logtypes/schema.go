@@ -3,6 +3,7 @@ package logtypes
 import (
 	"cmp"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/suggest"
 	"regexp"
 	"slices"
 	"strings"
@@ -403,46 +404,5 @@ func typeNames() []string {
 
 func typeList() string { return strings.Join(typeNames(), ", ") }
 
-// didYouMean returns ` (did you mean "X"?)` naming the candidate closest to
-// word, or "" when none is close (equal ignoring case, or at most two edits
-// away and fewer edits than the word is long).
-func didYouMean(word string, candidates []string) string {
-	best, bestDist := "", 3
-	for _, c := range candidates {
-		if c == word {
-			continue
-		}
-		if strings.EqualFold(c, word) {
-			best = c
-			break
-		}
-		if d := levenshtein(strings.ToLower(word), strings.ToLower(c)); d < bestDist && d < len(word) {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// didYouMean is the " (did you mean ...?)" hint for a misspelled word.
+func didYouMean(word string, candidates []string) string { return suggest.Hint(word, candidates) }

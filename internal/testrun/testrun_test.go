@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,15 +17,11 @@ import (
 
 func load(t *testing.T, paths ...string) (*analysis.Repo, analysis.Problems) {
 	t.Helper()
-	repo, err := analysis.Load(paths, analysis.Options{})
-	var ps *analysis.Problems
-	if err != nil && !errors.As(err, &ps) {
+	repo, problems, err := analysis.LoadLenient(paths, analysis.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if ps != nil {
-		return repo, *ps
-	}
-	return repo, nil
+	return repo, problems
 }
 
 func run(t *testing.T, repo *analysis.Repo, opts Options) *Report {
