@@ -1,6 +1,9 @@
 // Package api serves prowl's HTTP JSON API (documented in openapi.yaml):
-// alerts and their triage, rule errors, detections and server health. Every
-// error is a JSON object {"error": "..."} with a fitting status code.
+// alerts and their triage, rule errors, detections and server health; log
+// sources and their quarantine (sources.go); destinations and the delivery
+// log (destinations.go); one-off imports (import.go). Every error is a JSON
+// object {"error": "..."} with a fitting status code; validation errors add
+// "fields": [{"field", "message"}].
 package api
 
 import (
@@ -14,9 +17,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prowl-siem/prowl/internal/alerts"
+	"github.com/prowl-siem/prowl/internal/store"
 )
 
 // OpenAPI is the API's description, served at /api/v1/openapi.yaml.
@@ -60,7 +65,33 @@ type Server struct {
 	Health func(ctx context.Context) map[string]any
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// Sources keeps the configured log sources; Runner starts, restarts
+	// and stops them in the running server; Reprocess replays a source's
+	// quarantine. Any may be nil: their routes then answer 501.
+	Sources   SourceStore
+	Runner    SourceRunner
+	Reprocess Reprocessor
+	// Destinations keeps the alert destinations, Tester sends test alerts
+	// and Deliveries is the delivery log.
+	Destinations DestinationStore
+	Tester       DestinationTester
+	Deliveries   DeliveryLog
+	// Ingest receives imported events (POST /api/v1/import).
+	Ingest Ingester
+	// ImportMaxBytes limits an import request's body, before and after
+	// gzip decompression (default DefaultImportMaxBytes).
+	ImportMaxBytes int64
+	// LogTypes lists the known log types, to check those a request names.
+	// nil accepts any.
+	LogTypes func() []string
+
+	writeMu sync.Mutex // one change of sources or destinations at a time: ids stay unique, a delete cannot race a change
 }
+
+// handler is what Routes registers: a handler that may fail with an error
+// that errorHandler turns into a JSON error.
+type handler = func(w http.ResponseWriter, r *http.Request) error
 
 // Routes registers the API on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
@@ -70,7 +101,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	handle := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	handle := func(pattern string, h handler) {
 		mux.Handle(pattern, s.auth(errorHandler(s.Logger, h)))
 	}
 	mux.HandleFunc("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
@@ -86,18 +117,22 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	handle("POST /api/v1/alerts/bulk", s.bulkUpdate)
 	handle("POST /api/v1/alerts/{id}/comments", s.addComment)
 	handle("GET /api/v1/detections", s.listDetections)
+	s.sourceRoutes(handle)
+	s.destinationRoutes(handle)
+	s.importRoutes(handle)
 }
 
 // httpError is an error with a status code for the client.
 type httpError struct {
 	status int
 	msg    string
+	extra  map[string]any // more members of the error object
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) error {
-	return &httpError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+	return &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
 }
 
 func errorHandler(logger *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
@@ -108,10 +143,14 @@ func errorHandler(logger *slog.Logger, h func(w http.ResponseWriter, r *http.Req
 		}
 		status := http.StatusInternalServerError
 		var he *httpError
+		body := map[string]any{}
 		switch {
 		case errors.As(err, &he):
 			status = he.status
-		case errors.Is(err, alerts.ErrNotFound):
+			for k, v := range he.extra {
+				body[k] = v
+			}
+		case errors.Is(err, alerts.ErrNotFound), errors.Is(err, store.ErrNotFound):
 			status = http.StatusNotFound
 		case errors.Is(err, context.Canceled):
 			status = 499
@@ -119,7 +158,8 @@ func errorHandler(logger *slog.Logger, h func(w http.ResponseWriter, r *http.Req
 		if status >= 500 {
 			logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		body["error"] = err.Error()
+		writeJSON(w, status, body)
 	})
 }
 

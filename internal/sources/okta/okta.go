@@ -190,8 +190,11 @@ func (s *Source) Run(ctx context.Context, sink core.Sink, state core.State) erro
 	bg := context.WithoutCancel(ctx)
 
 	var (
-		failures int    // consecutive failed fetches
-		lastErr  string // last health error we set, to clear it once
+		failures int // consecutive failed fetches
+		// lastErr is the last health error we set, to clear it once. It
+		// starts set, so the first success also clears an error that an
+		// earlier run of this source left behind.
+		lastErr = "(from an earlier run)"
 	)
 	setErr := func(msg string) {
 		msg = s.redact(msg)
