@@ -61,9 +61,12 @@ type Server struct {
 	enabledPacks map[string]bool // detection IDs of enabled bundled packs
 	bundledDir   string
 
-	sourcesMu sync.Mutex
-	running   map[string]context.CancelFunc
-	wg        sync.WaitGroup
+	sourcesMu  sync.Mutex
+	running    map[string]context.CancelFunc
+	sourceDone map[string]chan struct{} // closed when the source's goroutine has returned
+	sourcesCtx context.Context          // what sources run under, set by startSources
+	sourceOps  sync.Mutex               // serializes RestartSource and StopSource
+	wg         sync.WaitGroup
 }
 
 // Option adjusts a server for tests.
@@ -184,6 +187,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.dispatch.Start(ctx)
+	if err := s.resumeNotifications(ctx); err != nil {
+		return err
+	}
 	s.goRun("pipeline", func() error { return s.pipe.Run(ctx) })
 	if s.cfg.Demo {
 		if err := s.startDemo(ctx); err != nil {
@@ -223,7 +229,10 @@ func (s *Server) publicURL() string {
 
 func (s *Server) startHTTP() error {
 	mux := http.NewServeMux()
-	(&api.Server{Alerts: s.store, Detections: detectionsView{s}, Token: s.cfg.AdminToken, Health: s.health, Logger: s.log}).Routes(mux)
+	(&api.Server{Alerts: s.store, Detections: detectionsView{s}, Token: s.cfg.AdminToken, Health: s.health, Logger: s.log,
+		Sources: s.store, Runner: sourceRunner{s}, Reprocess: s.pipe, Ingest: s.pipe, LogTypes: s.reg.Names,
+		ImportMaxBytes: int64(s.cfg.ImportMaxMB) << 20,
+		Destinations:   s.store, Tester: s.dispatch, Deliveries: s.store}).Routes(mux)
 	mux.Handle("/ingest/", s.ingest)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", s.cfg.Listen)
@@ -282,11 +291,19 @@ func (s *Server) Close() {
 }
 
 func (s *Server) notify(ctx context.Context, created []alerts.Alert) {
+	var queued []string
 	for _, a := range created {
 		s.log.Info("alert", "id", a.ID, "severity", a.Severity, "rule", a.RuleID, "title", a.Title, "events", a.EventCount)
 		if err := s.dispatch.Enqueue(ctx, toDestinationAlert(a, s.publicURL())); err != nil {
-			s.log.Error("queueing alert delivery", "alert", a.ID, "err", err)
+			s.log.Error("queueing alert delivery (retried at the next start)", "alert", a.ID, "err", err)
+			continue
 		}
+		queued = append(queued, a.ID)
+	}
+	// Until now the store kept these notifications pending (see
+	// resumeNotifications).
+	if err := s.store.NotificationsDone(context.WithoutCancel(ctx), queued); err != nil {
+		s.log.Warn("recording queued alert deliveries", "err", err)
 	}
 }
 
@@ -320,6 +337,9 @@ func (s *Server) buildDestination(c destinations.Config) (destinations.Destinati
 
 // startSources runs every enabled source in the store.
 func (s *Server) startSources(ctx context.Context) error {
+	s.sourcesMu.Lock()
+	s.sourcesCtx = ctx
+	s.sourcesMu.Unlock()
 	recs, err := s.store.ListSources(ctx)
 	if err != nil {
 		return err
@@ -334,27 +354,35 @@ func (s *Server) startSources(ctx context.Context) error {
 
 // runSource starts one source; a source that stops with an error is
 // restarted after a pause, until ctx is done or the source is stopped.
-func (s *Server) runSource(ctx context.Context, rec store.SourceRecord) {
+// A previous instance must have stopped (see StopSource): two instances of
+// one source would share its checkpoint.
+func (s *Server) runSource(ctx context.Context, rec store.SourceRecord) error {
 	src, err := sources.New(rec, sources.SecretsFrom(ctx, s.store, rec.ID))
 	if err != nil {
 		s.log.Error("source cannot start", "source", rec.ID, "err", err)
 		s.store.SetSourceError(ctx, rec.ID, err.Error())
-		return
+		return err
 	}
 	if h, ok := src.(*httpsrc.Source); ok {
 		s.ingest.Add(h)
 	}
 	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	s.sourcesMu.Lock()
 	if old := s.running[rec.ID]; old != nil {
 		old()
 	}
 	s.running[rec.ID] = cancel
+	if s.sourceDone == nil {
+		s.sourceDone = map[string]chan struct{}{}
+	}
+	s.sourceDone[rec.ID] = done
 	s.sourcesMu.Unlock()
 	s.goRun("source "+rec.ID, func() error {
+		defer close(done)
 		defer s.ingest.Remove(rec.ID)
 		for {
-			err := src.Run(sctx, s.pipe, s.store)
+			err := src.Run(sctx, s.pipe, sourceState{s.store})
 			if sctx.Err() != nil {
 				return nil
 			}
@@ -367,6 +395,7 @@ func (s *Server) runSource(ctx context.Context, rec store.SourceRecord) {
 			}
 		}
 	})
+	return nil
 }
 
 // watchDropOffs raises a SYSTEM alert when a source has been silent for

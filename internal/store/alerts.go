@@ -90,7 +90,8 @@ func (s *Store) LoadOffset(ctx context.Context, consumer string) (uint64, error)
 
 // Commit implements alerts.Store. It applies c in one transaction, all or
 // nothing: windows are upserted by key; created alerts are inserted unless
-// their ID exists (a replay keeps the stored alert and its triage); updates
+// their ID exists (a replay keeps the stored alert and its triage), each
+// new one with a pending notification (see PendingNotifications); updates
 // set event_count, last_event_at, log_types and updated_at of existing
 // alerts (unknown IDs are ignored); events are appended; the offset, when
 // set, is upserted.
@@ -137,8 +138,19 @@ ON CONFLICT (id) DO NOTHING`)
 			}
 			defer stmt.Close()
 			for i, args := range created {
-				if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				res, err := stmt.ExecContext(ctx, args...)
+				if err != nil {
 					return fmt.Errorf("creating alert %s: %w", c.Created[i].ID, err)
+				}
+				// A new alert's notification is pending until its
+				// deliveries are recorded (see PendingNotifications).
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO alert_notifications (alert_id) VALUES (?) ON CONFLICT DO NOTHING`,
+						c.Created[i].ID); err != nil {
+						return fmt.Errorf("creating alert %s: %w", c.Created[i].ID, err)
+					}
 				}
 			}
 		}

@@ -171,6 +171,15 @@ CREATE TABLE destinations (
 	updated_at  INTEGER NOT NULL
 );
 `,
+	// 4: new alerts whose notification is pending: a row is written in the
+	// transaction that creates the alert and deleted once the alert's
+	// deliveries are recorded (NotificationsDone), so a crash in between
+	// delays the notification instead of losing it.
+	`
+CREATE TABLE alert_notifications (
+	alert_id TEXT PRIMARY KEY
+);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
