@@ -39,8 +39,8 @@ func (s *Server) startDemo(ctx context.Context) error {
 	})
 	spacing := time.Duration(float64(time.Second) / s.cfg.DemoRate)
 	opts := gen.OktaOptions{Seed: s.cfg.DemoSeed, Start: time.Now().UTC(), Spacing: spacing, Attacks: s.cfg.DemoAttacks,
-		// An attack about every 15 seconds, so the first alerts come within a minute.
-		AttackEvery: max(30, int(15*s.cfg.DemoRate))}
+		// An attack every few seconds, so the first alerts come well within a minute.
+		AttackEvery: max(30, int(5*s.cfg.DemoRate))}
 	stream, err := gen.NewOktaStream(opts)
 	if err != nil {
 		return fmt.Errorf("demo feed: %w", err)
