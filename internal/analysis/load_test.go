@@ -1010,3 +1010,33 @@ func TestLoadCorrelation(t *testing.T) {
 	f(strings.Replace(groupSpec, "    MatchCriteria:", "    Transitions: []\n    MatchCriteria:", 1),
 		`c.yml:12: Transitions are for Sequence; a Group uses MatchCriteria`)
 }
+
+// Panther allows a transition without Match: it then only orders the steps
+// within the time frame.
+func TestLoadTransitionWithoutMatch(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.yml"), []byte(`AnalysisType: correlation_rule
+RuleID: Seq.NoJoin
+Enabled: true
+Severity: Medium
+Detection:
+  - Sequence:
+      - ID: A
+        RuleID: Rule.A
+      - ID: B
+        RuleID: Rule.B
+    Transitions:
+      - ID: A to B
+        From: A
+        To: B
+        WithinTimeFrameMinutes: 10
+    Schedule:
+      RateMinutes: 15
+      TimeoutMinutes: 1
+    LookbackWindowMinutes: 30
+`), 0o644)
+	repo, problems, err := LoadLenient([]string{dir}, Options{})
+	if err != nil || len(problems) > 0 || repo.Detection("Seq.NoJoin") == nil {
+		t.Fatalf("a transition without Match must load: %v %v", err, problems)
+	}
+}

@@ -446,8 +446,8 @@ func (d *decoder) transitions(g *fieldset, ids map[string]bool) {
 			}
 		}
 		h.integer("WithinTimeFrameMinutes", 1)
-		if !h.require("Match") {
-			continue
+		if !h.has("Match") {
+			continue // a transition may join nothing: order and time frame only
 		}
 		matches := h.seq("Match")
 		if len(matches) == 0 && h.get("Match").Kind == yaml.SequenceNode {

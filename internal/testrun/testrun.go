@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/correlate"
 	"github.com/prowl-siem/prowl/internal/detect"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 )
@@ -144,12 +145,12 @@ func Run(ctx context.Context, repo *analysis.Repo, opts Options) (*Report, error
 			dr.SkipReason = "disabled"
 			continue
 		}
-		if d.Kind == analysis.KindCorrelationRule {
-			dr.SkipReason = "correlation rule tests run against rule outputs, which this version does not evaluate yet"
-			continue
-		}
 		if msg := checkMinimum(d, opts.MinimumTests); msg != "" {
 			dr.Problems = append(dr.Problems, msg)
+			continue
+		}
+		if d.Kind == analysis.KindCorrelationRule {
+			runCorrelationTests(d, dr, opts.TestNames)
 			continue
 		}
 		for i := range d.Tests {
@@ -274,6 +275,46 @@ func runSimple(c *detect.Detection, event map[string]any, tr *TestReport) {
 		if key.set {
 			tr.Defined = append(tr.Defined, key.name)
 		}
+	}
+}
+
+// runCorrelationTests runs a correlation rule's tests locally (Panther runs
+// them on its servers): each test's RuleOutputs become rule matches, and the
+// rule's result is whether they correlate at least once.
+func runCorrelationTests(d *analysis.Detection, dr *DetectionReport, names []string) {
+	rule, err := correlate.Compile(d)
+	if err != nil {
+		dr.Problems = append(dr.Problems, fmt.Sprintf("%s: %v", d.Source.File, err))
+		return
+	}
+	for i := range d.Tests {
+		t := &d.Tests[i]
+		if len(names) > 0 && !slices.Contains(names, t.Name) {
+			continue
+		}
+		tr := &TestReport{Name: t.Name, Line: t.Source.Line, ExpectedResult: t.ExpectedResult}
+		dr.Tests = append(dr.Tests, tr)
+		results, err := rule.EvaluateTest(t.RuleOutputs)
+		if err != nil {
+			tr.Error = &pyrt.PyError{Type: "InvalidRuleOutputs", Message: err.Error()}
+			continue
+		}
+		matched := len(results) > 0
+		tr.Result = &matched
+		if !matched {
+			continue
+		}
+		first := results[0]
+		steps := map[string]int{}
+		for _, s := range first.Steps {
+			steps[s.ID] = len(s.Matches)
+		}
+		ctx, _ := json.Marshal(map[string]any{
+			"correlations": len(results), "key": first.Key, "steps": steps,
+			"start": first.Start.UTC().Format(time.RFC3339Nano), "end": first.End.UTC().Format(time.RFC3339Nano),
+		})
+		tr.Outputs = &pyrt.Outputs{Title: first.Title, Dedup: first.Dedup, Severity: first.Severity, AlertContext: ctx,
+			Description: d.Description, Reference: d.Reference, Runbook: d.Runbook}
 	}
 }
 

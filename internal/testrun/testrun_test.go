@@ -395,3 +395,152 @@ func TestBundledPacksPass(t *testing.T) {
 		}
 	}
 }
+
+// A correlation rule in the layout of panther-analysis's correlation_rules:
+// push denials followed by a sign-in from a new country for the same user.
+const fatigueCorrelation = `AnalysisType: correlation_rule
+RuleID: Test.MFAFatigue.Then.NewCountry
+DisplayName: MFA fatigue FOLLOWED BY sign-in from a new country
+Enabled: true
+Severity: High
+Description: Several denied pushes, then the same user signs in from a new country.
+Reference: https://example.com/runbooks/mfa-fatigue
+Runbook: Call the user.
+Detection:
+  - Sequence:
+      - ID: Denials
+        RuleID: Okta.MFAPushFatigue
+        MinMatchCount: 3
+      - ID: NewCountry
+        RuleID: Okta.SignInNewCountry
+    Transitions:
+      - ID: Denials FOLLOWED BY NewCountry
+        From: Denials
+        To: NewCountry
+        WithinTimeFrameMinutes: 15
+        Match:
+          - On: actor.alternateId
+    Schedule:
+      RateMinutes: 10
+      TimeoutMinutes: 2
+    LookbackWindowMinutes: 30
+Tests:
+  - Name: Three denials then a new country
+    ExpectedResult: true
+    RuleOutputs:
+      - ID: Denials
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [0, 1, 2]
+      - ID: NewCountry
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [6]
+  - Name: Sign-in for another user
+    ExpectedResult: false
+    RuleOutputs:
+      - ID: Denials
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [0, 1, 2]
+      - ID: NewCountry
+        Matches:
+          actor.alternateId:
+            john.roe@example.com: [6]
+  - Name: Timestamps work too
+    ExpectedResult: true
+    RuleOutputs:
+      - ID: Denials
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: ["2024-08-16T07:00:00Z", "2024-08-16T07:00:30Z", "2024-08-16T07:01:00Z"]
+      - ID: NewCountry
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: ["2024-08-16T07:10:00Z"]
+  - Name: Wrong expectation
+    ExpectedResult: true
+    RuleOutputs:
+      - ID: Denials
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [0, 1]
+      - ID: NewCountry
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [6]
+  - Name: Unknown step
+    ExpectedResult: false
+    RuleOutputs:
+      - ID: Denial
+        Matches:
+          actor.alternateId:
+            jane.doe@example.com: [0]
+`
+
+func TestCorrelationRuleTests(t *testing.T) {
+	// The loader checks that transitions name steps; the compiler also
+	// checks their order.
+	broken := strings.NewReplacer("Test.MFAFatigue.Then.NewCountry", "Broken",
+		"        From: Denials\n        To: NewCountry\n", "        From: NewCountry\n        To: Denials\n").Replace(fatigueCorrelation)
+	dir := writeRepo(t, map[string]string{"fatigue.yml": fatigueCorrelation, "broken.yml": broken})
+	repo, problems := load(t, dir)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	r := run(t, repo, Options{})
+	if d := r.Detections[0]; d.ID != "Broken" || len(d.Tests) != 0 || len(d.Problems) != 1 || !strings.HasSuffix(d.Problems[0],
+		`broken.yml: Detection[0].Transitions[0]: From "NewCountry" must come before To "Denials" in the Sequence`) || r.Invalid != 1 {
+		t.Errorf("broken rule: %+v (invalid %d)", d, r.Invalid)
+	}
+	for name, want := range map[string]bool{
+		"Three denials then a new country": true, "Sign-in for another user": true, "Timestamps work too": true,
+		"Wrong expectation": false, "Unknown step": false,
+	} {
+		tr := find(r, "Test.MFAFatigue.Then.NewCountry", name)
+		if tr == nil || tr.Passed != want {
+			t.Errorf("%s: want passed=%v, got %+v", name, want, tr)
+		}
+	}
+	first := find(r, "Test.MFAFatigue.Then.NewCountry", "Three denials then a new country")
+	if o := first.Outputs; o == nil || o.Title != "MFA fatigue FOLLOWED BY sign-in from a new country" || o.Dedup != "jane.doe@example.com" ||
+		o.Severity != "HIGH" || o.Runbook != "Call the user." {
+		t.Errorf("outputs = %+v", first.Outputs)
+	} else if !sameJSON(o.AlertContext, []byte(`{"correlations":1,"key":["jane.doe@example.com"],"steps":{"Denials":3,"NewCountry":1},
+		"start":"2024-01-01T00:00:00Z","end":"2024-01-01T00:06:00Z"}`)) {
+		t.Errorf("alert context = %s", o.AlertContext)
+	}
+	if tr := find(r, "Test.MFAFatigue.Then.NewCountry", "Wrong expectation"); tr.Result == nil || *tr.Result || tr.Outputs != nil {
+		t.Errorf("wrong expectation: %+v", tr)
+	}
+	if tr := find(r, "Test.MFAFatigue.Then.NewCountry", "Unknown step"); tr.Error == nil || tr.Error.Type != "InvalidRuleOutputs" ||
+		!strings.Contains(tr.Error.Message, `"Denial" names no step`) {
+		t.Errorf("unknown step: %+v", tr)
+	}
+	if r.Passed != 3 || r.Failed != 2 || r.Skipped != 0 {
+		t.Errorf("passed=%d failed=%d skipped=%d invalid=%d", r.Passed, r.Failed, r.Skipped, r.Invalid)
+	}
+	var text bytes.Buffer
+	WriteText(&text, r, TextOptions{})
+	for _, want := range []string{
+		"[PASS] Three denials then a new country", "[title] MFA fatigue FOLLOWED BY sign-in from a new country",
+		"[dedup] jane.doe@example.com", "[severity] HIGH", "[FAIL] Wrong expectation", "[rule] returned false, expected true",
+		"[error] InvalidRuleOutputs: RuleOutputs[0].ID: \"Denial\" names no step",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "[SKIP]") {
+		t.Errorf("correlation tests are no longer skipped:\n%s", text.String())
+	}
+	// --test-names and --minimum-tests apply as for other detections.
+	r = run(t, repo, Options{TestNames: []string{"Sign-in for another user"}, MinimumTests: 2})
+	if r.Passed != 1 || r.Failed != 0 {
+		t.Errorf("test names: passed=%d failed=%d invalid=%d", r.Passed, r.Failed, r.Invalid)
+	}
+	r = run(t, repo, Options{MinimumTests: 6})
+	if tr := find(r, "Test.MFAFatigue.Then.NewCountry", "Sign-in for another user"); tr != nil || r.Invalid != 2 {
+		t.Errorf("minimum tests: invalid=%d", r.Invalid)
+	}
+}
