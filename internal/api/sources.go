@@ -472,7 +472,8 @@ func (s *Server) checkSource(ctx context.Context, rec *store.SourceRecord, given
 		var ce *sources.ConfigError
 		if errors.As(err, &ce) {
 			for _, f := range ce.Fields {
-				problems = append(problems, fieldProblem{strings.TrimSuffix("config."+f.Field, "."), f.Message})
+				f = f.Under("config")
+				problems = append(problems, fieldProblem{f.Field, f.Message})
 			}
 		} else {
 			add("config", "%v", err)

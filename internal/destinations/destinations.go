@@ -126,7 +126,7 @@ type Config struct {
 // its secrets: identity, type, severities, alert types and settings. The
 // error is a *ConfigError listing every problem.
 func ValidateConfig(cfg Config) error {
-	cerr := &ConfigError{Type: cfg.Type, Name: cfg.Name}
+	cerr := &ConfigError{Kind: kind, Type: cfg.Type, Name: cfg.Name}
 	fail := func(field, format string, args ...any) {
 		cerr.Fields = append(cerr.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
@@ -149,14 +149,13 @@ func ValidateConfig(cfg Config) error {
 			fail("alert_types", "%q is not one of %s", t, strings.Join(AlertTypes, ", "))
 		}
 	}
-	spec, ok := Lookup(cfg.Type)
+	ts, ok := Lookup(cfg.Type)
 	if !ok {
 		fail("type", "unknown destination type %q%s", cfg.Type, typeHint(cfg.Type))
-	} else if _, err := spec.Parse(cfg.Settings); err != nil {
+	} else if _, err := ts.Parse(cfg.Settings); err != nil {
 		if ce, ok := err.(*ConfigError); ok {
 			for _, f := range ce.Fields {
-				f.Field = strings.TrimSuffix("settings."+f.Field, ".")
-				cerr.Fields = append(cerr.Fields, f)
+				cerr.Fields = append(cerr.Fields, f.Under("settings"))
 			}
 		} else {
 			fail("settings", "%v", err)
@@ -166,37 +165,4 @@ func ValidateConfig(cfg Config) error {
 		return cerr
 	}
 	return nil
-}
-
-// FieldError is a problem with one config field.
-type FieldError struct {
-	Field   string // "" when the problem is not one field's
-	Message string
-}
-
-func (e FieldError) Error() string {
-	if e.Field == "" {
-		return e.Message
-	}
-	return e.Field + ": " + e.Message
-}
-
-// ConfigError lists every problem found in a destination's config, so a
-// form can mark each field at once.
-type ConfigError struct {
-	Type   string
-	Name   string // the destination's name, when known
-	Fields []FieldError
-}
-
-func (e *ConfigError) Error() string {
-	msgs := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		msgs[i] = f.Error()
-	}
-	what := e.Type + " destination"
-	if e.Name != "" {
-		what = fmt.Sprintf("%s destination %q", e.Type, e.Name)
-	}
-	return fmt.Sprintf("%s config: %s", what, strings.Join(msgs, "; "))
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/prowl-siem/prowl/internal/sources/core"
+	"github.com/prowl-siem/prowl/internal/spec"
 )
 
 // Reference renders every source type's spec as Markdown: the field
@@ -16,34 +16,7 @@ func Reference() string {
 		if len(s.LogTypes) > 0 {
 			fmt.Fprintf(&b, "Log types: `%s`.\n\n", strings.Join(s.LogTypes, "`, `"))
 		}
-		b.WriteString("| Field | Type | Default | Description |\n|---|---|---|---|\n")
-		for _, f := range s.Fields {
-			typ := string(f.Type)
-			switch {
-			case f.Secret:
-				typ = "secret"
-			case f.Type == core.Enum:
-				typ = "one of `" + strings.Join(f.Options, "`, `") + "`"
-			}
-			if f.Min != "" || f.Max != "" {
-				typ += fmt.Sprintf(" (%s..%s)", f.Min, f.Max)
-			}
-			def := ""
-			if f.Default != "" {
-				def = "`" + f.Default + "`"
-			}
-			desc := f.Description
-			if f.Required {
-				desc = "**Required.** " + desc
-			}
-			if f.Example != "" {
-				desc += fmt.Sprintf(" Example: `%s`.", f.Example)
-			}
-			if f.Advanced {
-				desc += " *(advanced)*"
-			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, typ, def, strings.ReplaceAll(desc, "|", "\\|"))
-		}
+		b.WriteString(spec.Markdown(s.Fields, spec.MarkdownStyle{Header: "Field"}))
 		b.WriteString("\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"

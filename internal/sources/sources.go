@@ -20,6 +20,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/sources/file"
 	"github.com/prowl-siem/prowl/internal/sources/httpsrc"
 	"github.com/prowl-siem/prowl/internal/sources/okta"
+	"github.com/prowl-siem/prowl/internal/spec"
 	"github.com/prowl-siem/prowl/internal/store"
 )
 
@@ -30,11 +31,11 @@ type (
 	State      = core.State
 	Source     = core.Source
 	Spec       = core.Spec
-	Field      = core.Field
+	Field      = spec.Field
 	Config     = core.Config
 	SecretFunc = core.SecretFunc
 	// ConfigError lists a config's problems field by field.
-	ConfigError = core.ConfigError
+	ConfigError = spec.ConfigError
 )
 
 // builtin lists the source types, wired explicitly.

@@ -5,16 +5,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prowl-siem/prowl/internal/spec"
 )
 
-var testSpec = Spec{Type: "t", Fields: []Field{
-	{Name: "name", Type: String, Required: true},
-	{Name: "on", Type: Bool, Default: "true"},
-	{Name: "every", Type: Duration, Default: "1m", Min: "1s", Max: "1h"},
-	{Name: "n", Type: Int, Default: "5", Min: "1", Max: "10"},
-	{Name: "mode", Type: Enum, Default: "a", Options: []string{"a", "b"}},
-	{Name: "url", Type: URL},
-	{Name: "key", Type: String, Secret: true},
+var testSpec = Spec{Type: "t", Fields: []spec.Field{
+	{Name: "name", Type: spec.String, Required: true},
+	{Name: "on", Type: spec.Bool, Default: "true"},
+	{Name: "every", Type: spec.Duration, Default: "1m", Min: "1s", Max: "1h"},
+	{Name: "n", Type: spec.Int, Default: "5", Min: "1", Max: "10"},
+	{Name: "mode", Type: spec.Enum, Default: "a", Options: []string{"a", "b"}},
+	{Name: "url", Type: spec.URL},
+	{Name: "key", Type: spec.String, Secret: true},
 }}
 
 func TestParse(t *testing.T) {
@@ -49,7 +51,7 @@ func TestParse(t *testing.T) {
 	bad(`"x"`, "must be a JSON object")
 	// Several problems are reported together.
 	_, err = testSpec.Parse(json.RawMessage(`{"n":0,"mode":"z"}`))
-	if ce, ok := err.(*ConfigError); !ok || len(ce.Fields) != 3 {
+	if ce, ok := err.(*spec.ConfigError); !ok || len(ce.Fields) != 3 {
 		t.Fatalf("%v", err)
 	}
 }

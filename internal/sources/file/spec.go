@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/prowl-siem/prowl/internal/sources/core"
+	"github.com/prowl-siem/prowl/internal/spec"
 )
 
 // TypeName is the watched-directory source type's registry name.
@@ -20,25 +21,25 @@ var Spec = core.Spec{
 		"changed for settle. Progress is checkpointed per file (identity and offset) after the sink acknowledged " +
 		"the records, so a restart neither loses nor repeats them; renamed files are followed, replaced or " +
 		"truncated ones are read again.",
-	Fields: []core.Field{
-		{Name: "dir", Type: core.String, Required: true, Example: "/var/log/app",
+	Fields: []spec.Field{
+		{Name: "dir", Type: spec.String, Required: true, Example: "/var/log/app",
 			Description: "Directory to watch (not recursive)."},
-		{Name: "pattern", Type: core.String, Default: "*", Example: "*.ndjson*",
+		{Name: "pattern", Type: spec.String, Default: "*", Example: "*.ndjson*",
 			Description: "Shell glob matched against file names; hidden files are always skipped."},
-		{Name: "log_type", Type: core.String, Example: "AWS.CloudTrail",
+		{Name: "log_type", Type: spec.String, Example: "AWS.CloudTrail",
 			Description: "Log type of the events. Empty: the source's single log type, or classification when it has several."},
-		{Name: "poll_interval", Type: core.Duration, Default: "5s", Min: "1s", Max: "1h",
+		{Name: "poll_interval", Type: spec.Duration, Default: "5s", Min: "1s", Max: "1h",
 			Description: "How often the directory is listed."},
-		{Name: "settle", Type: core.Duration, Default: "30s", Min: "0s", Max: "24h", Advanced: true,
+		{Name: "settle", Type: spec.Duration, Default: "30s", Min: "0s", Max: "24h", Advanced: true,
 			Description: "How long a file must stay unchanged before an unterminated last line, a gzip file or a JSON array is read."},
 		core.DropOffField("0s"),
 	},
 	Check: func(c *core.Config) error {
 		if _, err := filepath.Match(c.String("pattern"), "x"); err != nil {
-			return core.FieldError{Field: "pattern", Message: fmt.Sprintf("%q is not a valid glob", c.String("pattern"))}
+			return spec.FieldError{Field: "pattern", Message: fmt.Sprintf("%q is not a valid glob", c.String("pattern"))}
 		}
 		if !filepath.IsAbs(c.String("dir")) {
-			return core.FieldError{Field: "dir", Message: "must be an absolute path"}
+			return spec.FieldError{Field: "dir", Message: "must be an absolute path"}
 		}
 		return nil
 	},

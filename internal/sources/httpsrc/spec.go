@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/prowl-siem/prowl/internal/sources/core"
+	"github.com/prowl-siem/prowl/internal/spec"
 )
 
 // Spec describes the http source type to the registry, forms and docs.
@@ -18,25 +19,25 @@ var Spec = core.Spec{
 		"HMAC-SHA256 signature of the body. A request is answered 200 {\"accepted\":N} only once its events are " +
 		"durable; a malformed request is rejected whole with 400 naming the line, so nothing is half-accepted.",
 	Push: true,
-	Fields: []core.Field{
-		{Name: "log_type", Type: core.String, Example: "Okta.SystemLog",
+	Fields: []spec.Field{
+		{Name: "log_type", Type: spec.String, Example: "Okta.SystemLog",
 			Description: "Log type of the events. Empty: the source's single log type, or classification when it has several."},
-		{Name: "auth", Type: core.Enum, Default: AuthBearer, Options: []string{AuthBearer, AuthHMAC},
+		{Name: "auth", Type: spec.Enum, Default: AuthBearer, Options: []string{AuthBearer, AuthHMAC},
 			Description: "bearer: clients send Authorization: Bearer <token>. hmac: clients sign the body (as sent, " +
 				"before decompression) with HMAC-SHA256 and send the hex digest in signature_header."},
-		{Name: "token", Type: core.String, Secret: true,
+		{Name: "token", Type: spec.String, Secret: true,
 			Description: "The bearer token clients must send (auth bearer)."},
-		{Name: "hmac_secret", Type: core.String, Secret: true,
+		{Name: "hmac_secret", Type: spec.String, Secret: true,
 			Description: "The shared HMAC-SHA256 key (auth hmac)."},
-		{Name: "signature_header", Type: core.String, Default: DefaultSignatureHeader, Advanced: true,
+		{Name: "signature_header", Type: spec.String, Default: DefaultSignatureHeader, Advanced: true,
 			Description: "Header carrying the hex HMAC-SHA256 signature; a sha256= prefix is accepted."},
-		{Name: "max_body_bytes", Type: core.Int, Default: strconv.Itoa(DefaultMaxBody), Min: "1024", Max: strconv.Itoa(256 << 20),
+		{Name: "max_body_bytes", Type: spec.Int, Default: strconv.Itoa(DefaultMaxBody), Min: "1024", Max: strconv.Itoa(256 << 20),
 			Advanced: true, Description: "Largest accepted body in bytes, applied before and after gzip decompression (413 above it)."},
 		core.DropOffField("0s"),
 	},
 	Check: func(c *core.Config) error {
 		if h := c.String("signature_header"); !validHeaderName(h) {
-			return core.FieldError{Field: "signature_header", Message: fmt.Sprintf("%q is not a valid header name", h)}
+			return spec.FieldError{Field: "signature_header", Message: fmt.Sprintf("%q is not a valid header name", h)}
 		}
 		return nil
 	},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/prowl-siem/prowl/internal/sources/core"
+	"github.com/prowl-siem/prowl/internal/spec"
 )
 
 // Domains are the Okta domains an org can live under.
@@ -22,35 +23,35 @@ var Spec = core.Spec{
 		"the rel=\"next\" links, checkpointing the cursor only after the events are durable. " +
 		"Duplicates are removed by event uuid, rate limits are honoured (X-Rate-Limit-* headers, 429), " +
 		"and authorization failures show as the source's health error.",
-	Fields: []core.Field{
-		{Name: "subdomain", Type: core.String, Example: "acme",
+	Fields: []spec.Field{
+		{Name: "subdomain", Type: spec.String, Example: "acme",
 			Description: "Your org's subdomain: acme for https://acme.okta.com. Required unless base_url is set."},
-		{Name: "domain", Type: core.Enum, Default: "okta.com", Options: Domains,
+		{Name: "domain", Type: spec.Enum, Default: "okta.com", Options: Domains,
 			Description: "The Okta domain your org lives under."},
-		{Name: "base_url", Type: core.URL, Advanced: true, Example: "http://127.0.0.1:8089",
+		{Name: "base_url", Type: spec.URL, Advanced: true, Example: "http://127.0.0.1:8089",
 			Description: "Full org URL; overrides subdomain and domain. For custom domains and the Okta simulator."},
-		{Name: "api_token", Type: core.String, Secret: true, Required: true,
+		{Name: "api_token", Type: spec.String, Secret: true, Required: true,
 			Description: "An Okta API token (Security > API > Tokens), created by a read-only administrator; " +
 				"or, with auth_scheme Bearer, an OAuth 2.0 access token with scope okta.logs.read."},
-		{Name: "auth_scheme", Type: core.Enum, Default: "SSWS", Options: []string{"SSWS", "Bearer"}, Advanced: true,
+		{Name: "auth_scheme", Type: spec.Enum, Default: "SSWS", Options: []string{"SSWS", "Bearer"}, Advanced: true,
 			Description: "How api_token is sent: SSWS for API tokens, Bearer for OAuth 2.0 access tokens (not refreshed by prowl)."},
-		{Name: "poll_interval", Type: core.Duration, Default: "60s", Min: "5s", Max: "1h",
+		{Name: "poll_interval", Type: spec.Duration, Default: "60s", Min: "5s", Max: "1h",
 			Description: "How long to wait after catching up before asking Okta for new events."},
-		{Name: "lookback", Type: core.Duration, Default: "24h", Min: "1m", Max: "2160h",
+		{Name: "lookback", Type: spec.Duration, Default: "24h", Min: "1m", Max: "2160h",
 			Description: "How far back a new source starts reading. Okta keeps 90 days (2160h)."},
-		{Name: "limit", Type: core.Int, Default: strconv.Itoa(DefaultLimit), Min: "1", Max: "1000", Advanced: true,
+		{Name: "limit", Type: spec.Int, Default: strconv.Itoa(DefaultLimit), Min: "1", Max: "1000", Advanced: true,
 			Description: "Events per request (Okta's maximum is 1000)."},
-		{Name: "dedup_window", Type: core.Int, Default: strconv.Itoa(DefaultDedupWindow), Min: "0", Max: "100000", Advanced: true,
+		{Name: "dedup_window", Type: spec.Int, Default: strconv.Itoa(DefaultDedupWindow), Min: "0", Max: "100000", Advanced: true,
 			Description: "How many recent event uuids are remembered (in the checkpoint) to drop duplicates; 0 disables."},
 		core.DropOffField("1h"),
 	},
 	Check: func(c *core.Config) error {
 		sub, base := c.String("subdomain"), c.String("base_url")
 		if sub == "" && base == "" {
-			return core.FieldError{Field: "subdomain", Message: "is required (or set base_url)"}
+			return spec.FieldError{Field: "subdomain", Message: "is required (or set base_url)"}
 		}
 		if base == "" && !subdomainRE.MatchString(sub) {
-			return core.FieldError{Field: "subdomain", Message: fmt.Sprintf("%q is not a subdomain like acme or acme-dev", sub)}
+			return spec.FieldError{Field: "subdomain", Message: fmt.Sprintf("%q is not a subdomain like acme or acme-dev", sub)}
 		}
 		return nil
 	},
