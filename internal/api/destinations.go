@@ -11,7 +11,6 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/destinations"
 	"github.com/prowl-siem/prowl/internal/store"
-	"github.com/prowl-siem/prowl/internal/suggest"
 )
 
 // DestinationStore keeps the alert destinations and their secrets
@@ -250,29 +249,7 @@ func (s *Server) checkDestination(ctx context.Context, c destinations.Config, gi
 	if !ok {
 		return problems
 	}
-	var secretNames []string
-	for _, f := range spec.Fields {
-		if f.Secret {
-			secretNames = append(secretNames, f.Name)
-		}
-	}
-	for _, name := range sortedKeys(given) {
-		v := given[name]
-		f, ok := spec.Field(name)
-		switch {
-		case !ok:
-			add("secrets."+name, "%s destinations have no secret %q%s (secrets: %s)", c.Type, name, suggest.Hint(name, secretNames), strings.Join(secretNames, ", "))
-		case !f.Secret:
-			add("secrets."+name, "is not a secret: put it in settings")
-		case v == nil && !patch:
-		case v == nil:
-			values[name] = nil
-		case strings.TrimSpace(*v) == "":
-			add("secrets."+name, "is empty")
-		default:
-			values[name] = []byte(strings.TrimSpace(*v))
-		}
-	}
+	checkSecrets(c.Type+" destinations", spec.Fields, "settings", given, values, patch, add)
 	if len(problems) > 0 || c.ID == "" {
 		return problems
 	}

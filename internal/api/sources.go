@@ -16,6 +16,7 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/sources"
 	"github.com/prowl-siem/prowl/internal/store"
+	"github.com/prowl-siem/prowl/internal/spec"
 	"github.com/prowl-siem/prowl/internal/suggest"
 )
 
@@ -479,31 +480,7 @@ func (s *Server) checkSource(ctx context.Context, rec *store.SourceRecord, given
 			add("config", "%v", err)
 		}
 	}
-	// Secrets.
-	var secretNames []string
-	for _, f := range spec.Fields {
-		if f.Secret {
-			secretNames = append(secretNames, f.Name)
-		}
-	}
-	for _, name := range sortedKeys(given) {
-		v := given[name]
-		f, ok := spec.Field(name)
-		switch {
-		case !ok:
-			add("secrets."+name, "%s sources have no secret %q%s (secrets: %s)", rec.Type, name, suggest.Hint(name, secretNames), strings.Join(secretNames, ", "))
-		case !f.Secret:
-			add("secrets."+name, "is not a secret: put it in config")
-		case v == nil && !patch:
-			// nothing to remove on create
-		case v == nil:
-			values[name] = nil
-		case strings.TrimSpace(*v) == "":
-			add("secrets."+name, "is empty")
-		default:
-			values[name] = []byte(*v)
-		}
-	}
+	checkSecrets(rec.Type+" sources", spec.Fields, "config", given, values, patch, add)
 	// Secrets come from the request or, for a change, from the store.
 	var missing []string
 	secretFn := func(name string) ([]byte, error) {
@@ -841,4 +818,36 @@ func (s *Server) reprocessQuarantine(w http.ResponseWriter, r *http.Request) err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"moved": moved, "remaining": remaining})
 	return nil
+}
+
+// checkSecrets checks the secrets a request gives (name -> value; nil
+// removes a stored one on a change) against a component's fields, where
+// settings names the place non-secret fields belong. Accepted values go
+// into values (trimmed; nil to delete).
+func checkSecrets(kind string, fields []spec.Field, settings string, given map[string]*string, values map[string][]byte, patch bool,
+	add func(field, format string, args ...any)) {
+	var secretNames []string
+	for _, f := range fields {
+		if f.Secret {
+			secretNames = append(secretNames, f.Name)
+		}
+	}
+	for _, name := range sortedKeys(given) {
+		v := given[name]
+		f, ok := spec.Find(fields, name)
+		switch {
+		case !ok:
+			add("secrets."+name, "%s have no secret %q%s (secrets: %s)", kind, name, suggest.Hint(name, secretNames), strings.Join(secretNames, ", "))
+		case !f.Secret:
+			add("secrets."+name, "is not a secret: put it in "+settings)
+		case v == nil && !patch:
+			// nothing to remove on create
+		case v == nil:
+			values[name] = nil
+		case strings.TrimSpace(*v) == "":
+			add("secrets."+name, "is empty")
+		default:
+			values[name] = []byte(strings.TrimSpace(*v))
+		}
+	}
 }
