@@ -15,8 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prowl-siem/prowl/internal/sources"
-	"github.com/prowl-siem/prowl/internal/store"
 	"github.com/prowl-siem/prowl/internal/spec"
+	"github.com/prowl-siem/prowl/internal/store"
 	"github.com/prowl-siem/prowl/internal/suggest"
 )
 
