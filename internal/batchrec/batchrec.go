@@ -1,0 +1,126 @@
+// Package batchrec is the format of a batch record in prowl's write-ahead
+// log: one acknowledged source batch, holding its normalized events and the
+// source checkpoint that holds once they are in, written as one record so
+// that both survive a crash or neither does.
+//
+// The pipeline writes batch records; every log consumer (the detection
+// engine, the lake writer, offline scans) reads them with Decode. It is a
+// package of its own so that consumers need not import the pipeline.
+//
+// # Format
+//
+//	version byte (1)
+//	source id, checkpoint: uvarint length + bytes each
+//	event count: uvarint
+//	per event: log type, row id (uvarint length + bytes), event time and
+//	parse time (varint unix microseconds), JSON (uvarint length + bytes)
+package batchrec
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prowl-siem/prowl/internal/logtypes"
+)
+
+// Version is the first byte of every batch record.
+const Version = 1
+
+// Record is one source batch.
+type Record struct {
+	SourceID   string
+	Checkpoint []byte
+	Events     []logtypes.Event
+}
+
+// ErrShort reports a truncated record.
+var ErrShort = errors.New("batch record is truncated")
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+// Encode appends the encoding of r to dst and returns the extended slice.
+func Encode(dst []byte, r *Record) []byte {
+	dst = append(dst, Version)
+	dst = appendBytes(dst, []byte(r.SourceID))
+	dst = appendBytes(dst, r.Checkpoint)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Events)))
+	for i := range r.Events {
+		e := &r.Events[i]
+		dst = appendBytes(dst, []byte(e.LogType))
+		dst = appendBytes(dst, []byte(e.RowID))
+		dst = binary.AppendVarint(dst, e.Time.UnixMicro())
+		dst = binary.AppendVarint(dst, e.ParseTime.UnixMicro())
+		dst = appendBytes(dst, e.JSON)
+	}
+	return dst
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) bytes() []byte {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || uint64(len(r.b)-k) < n {
+		r.err = ErrShort
+		return nil
+	}
+	out := r.b[k : k+int(n)]
+	r.b = r.b[k+int(n):]
+	return out
+}
+
+func (r *reader) uvarint() uint64 {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.err = ErrShort
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
+func (r *reader) time() time.Time {
+	n, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.err = ErrShort
+		return time.Time{}
+	}
+	r.b = r.b[k:]
+	return time.UnixMicro(n).UTC()
+}
+
+// Decode decodes a batch record. The result does not alias data, so data
+// may be a log reader's buffer.
+func Decode(data []byte) (*Record, error) {
+	if len(data) == 0 || data[0] != Version {
+		return nil, fmt.Errorf("batch record: unknown version")
+	}
+	data = append([]byte(nil), data...)
+	r := &reader{b: data[1:]}
+	out := &Record{SourceID: string(r.bytes())}
+	if cp := r.bytes(); len(cp) > 0 {
+		out.Checkpoint = cp
+	}
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)) {
+		return nil, ErrShort
+	}
+	out.Events = make([]logtypes.Event, 0, n)
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		e := logtypes.Event{LogType: string(r.bytes()), RowID: string(r.bytes())}
+		e.Time, e.ParseTime = r.time(), r.time()
+		e.JSON = r.bytes()
+		out.Events = append(out.Events, e)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return out, nil
+}

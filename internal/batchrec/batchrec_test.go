@@ -1,0 +1,47 @@
+package batchrec
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prowl-siem/prowl/internal/logtypes"
+)
+
+func TestRoundTrip(t *testing.T) {
+	in := &Record{SourceID: "s", Checkpoint: []byte("cp"), Events: []logtypes.Event{
+		{LogType: "Okta.SystemLog", RowID: "r1", Time: time.UnixMicro(1714557600123456).UTC(), ParseTime: time.UnixMicro(1714557601000000).UTC(), JSON: []byte(`{"a":1}`)},
+		{LogType: "Syslog.RFC5424", RowID: "r2", Time: time.UnixMicro(-5).UTC(), ParseTime: time.UnixMicro(7).UTC(), JSON: []byte(`{}`)},
+	}}
+	data := Encode(nil, in)
+	out, err := Decode(data)
+	if err != nil || out.SourceID != "s" || string(out.Checkpoint) != "cp" || len(out.Events) != 2 {
+		t.Fatalf("round trip: %v %+v", err, out)
+	}
+	for i := range in.Events {
+		a, b := in.Events[i], out.Events[i]
+		if a.LogType != b.LogType || a.RowID != b.RowID || !a.Time.Equal(b.Time) || !a.ParseTime.Equal(b.ParseTime) || string(a.JSON) != string(b.JSON) {
+			t.Errorf("event %d: got %+v, want %+v", i, b, a)
+		}
+	}
+	data[len(data)-2] = 'X' // the result must not alias the input
+	if string(out.Events[1].JSON) != `{}` {
+		t.Error("Decode aliases its input")
+	}
+	data = Encode(nil, in)
+	for cut := 1; cut < len(data); cut++ {
+		if _, err := Decode(data[:cut]); err == nil {
+			t.Errorf("a record cut at %d must not decode", cut)
+		}
+	}
+	if _, err := Decode(append([]byte{9}, data[1:]...)); err == nil {
+		t.Error("an unknown version must not decode")
+	}
+	if !strings.Contains(string(data), `{"a":1}`) {
+		t.Error("events are stored as their JSON")
+	}
+	empty, err := Decode(Encode(nil, &Record{}))
+	if err != nil || empty.Checkpoint != nil || len(empty.Events) != 0 {
+		t.Errorf("empty record: %v %+v", err, empty)
+	}
+}
