@@ -63,6 +63,10 @@ type Options struct {
 	AlertsPerHour int
 	// EventsPerAlert caps the matched events kept with one alert (default 100).
 	EventsPerAlert int
+	// OnCommitted, when set, receives every match of a committed batch with
+	// the ID of the alert its window stands for (whether or not the window
+	// has reached its threshold yet), for the lake's rule-match tables.
+	OnCommitted func(ctx context.Context, matches []Match, alertIDs []string)
 }
 
 // Manager applies matches to windows and alerts. Process is safe for
@@ -108,6 +112,7 @@ func (m *Manager) Process(ctx context.Context, matches []Match, offset *Offset) 
 	before := map[string]*Window{}
 	updated := map[string]int{} // alert ID -> index in c.Updated
 	now := m.opts.Now()
+	ids := make([]string, len(matches))
 	for i := range matches {
 		match := &matches[i]
 		key := match.Key()
@@ -121,6 +126,7 @@ func (m *Manager) Process(ctx context.Context, matches []Match, offset *Offset) 
 		touched[key] = w
 		m.record(w, match)
 		alertID := alertID(match.RuleID, w.Generation, match.Dedup)
+		ids[i] = alertID
 		if w.StoredEvents < m.opts.EventsPerAlert && !match.Signal {
 			w.StoredEvents++
 			c.Events = append(c.Events, AlertEvent{AlertID: alertID, RowID: match.RowID, LogType: match.LogType, Time: match.EventTime, Event: match.Event})
@@ -163,6 +169,9 @@ func (m *Manager) Process(ctx context.Context, matches []Match, offset *Offset) 
 		}
 		m.limiter.rollback(c.Created)
 		return nil, fmt.Errorf("committing alerts: %w", err)
+	}
+	if m.opts.OnCommitted != nil && len(matches) > 0 {
+		m.opts.OnCommitted(ctx, matches, ids)
 	}
 	return c.Created, nil
 }

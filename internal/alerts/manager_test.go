@@ -177,3 +177,18 @@ func TestAlertIDIsDeterministic(t *testing.T) {
 		t.Error("alert IDs derive from rule, generation and dedup")
 	}
 }
+
+func TestOnCommittedSeesEveryMatchWithItsAlertID(t *testing.T) {
+	var gotIDs []string
+	m, _, _ := setup(t, Options{OnCommitted: func(_ context.Context, ms []Match, ids []string) {
+		if len(ms) != len(ids) {
+			t.Errorf("%d matches, %d ids", len(ms), len(ids))
+		}
+		gotIDs = append(gotIDs, ids...)
+	}})
+	process(t, m, failedLogin("a"), failedLogin("a"), failedLogin("b"))
+	created := process(t, m, failedLogin("a"), failedLogin("a"), failedLogin("a"))
+	if len(gotIDs) != 6 || gotIDs[0] != gotIDs[1] || gotIDs[0] == gotIDs[2] || len(created) != 1 || created[0].ID != gotIDs[0] {
+		t.Errorf("matches of one window share the ID of the alert it creates: %v %+v", gotIDs, created)
+	}
+}

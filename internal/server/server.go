@@ -31,6 +31,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/config"
 	"github.com/prowl-siem/prowl/internal/destinations"
 	"github.com/prowl-siem/prowl/internal/engine"
+	"github.com/prowl-siem/prowl/internal/lake"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pipeline"
 	"github.com/prowl-siem/prowl/internal/pyrt"
@@ -48,6 +49,7 @@ type Server struct {
 	store    *store.Store
 	wal      *wal.Log
 	reg      *logtypes.Registry
+	lake     *lake.Lake
 	engine   *engine.Engine
 	alerts   *alerts.Manager
 	dispatch *destinations.Dispatcher
@@ -98,11 +100,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		logger.Warn("the event log had a torn tail from a crash; unacknowledged bytes were cut", "recovery", rec.String())
 	}
 	s.reg = logtypes.NewRegistry()
+	// The lake registers its log consumer when it opens, before anything
+	// could truncate the log.
+	if s.lake, err = lake.Open(lake.Options{Dir: filepath.Join(cfg.DataDir, "lake"), Log: s.wal, Registry: s.reg, Logger: logger, Now: s.now}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if err := s.loadDetections(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.alerts, err = alerts.NewManager(ctx, s.store, alerts.Options{AlertsPerHour: cfg.AlertsPerHour, EventsPerAlert: cfg.EventsPerAlert, Now: s.now}); err != nil {
+	if s.alerts, err = alerts.NewManager(ctx, s.store, alerts.Options{AlertsPerHour: cfg.AlertsPerHour, EventsPerAlert: cfg.EventsPerAlert, Now: s.now,
+		OnCommitted: s.recordMatches}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -191,6 +200,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.goRun("pipeline", func() error { return s.pipe.Run(ctx) })
+	s.goRun("lake", func() error { return s.lake.Run(ctx) })
 	if s.cfg.Demo {
 		if err := s.startDemo(ctx); err != nil {
 			return err
@@ -281,6 +291,9 @@ func (s *Server) Close() {
 	}
 	if s.engine != nil {
 		s.engine.Close()
+	}
+	if s.lake != nil {
+		s.lake.Close()
 	}
 	if s.wal != nil {
 		s.wal.Close()
@@ -463,6 +476,7 @@ func (s *Server) health(ctx context.Context) map[string]any {
 		"event_log":          map[string]any{"segments": st.Segments, "bytes": st.Bytes, "next_offset": st.Next},
 		"sources":            hs,
 		"detection_problems": s.engine.Problems(),
+		"lake":               s.lake.Stats(),
 	}
 }
 

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+
+	"github.com/prowl-siem/prowl/internal/alerts"
+	"github.com/prowl-siem/prowl/internal/lake"
+)
+
+// recordMatches writes every committed rule match and rule error to the
+// lake's rule_matches and rule_errors tables, with the ID of the alert its
+// dedup window stands for. They are buffered until the lake's next flush
+// (seconds); the alerts themselves and the events kept with them are
+// already durable in the control-plane database.
+func (s *Server) recordMatches(ctx context.Context, matches []alerts.Match, alertIDs []string) {
+	var ms []lake.RuleMatch
+	var es []lake.RuleError
+	now := s.now().UTC()
+	for i := range matches {
+		m := &matches[i]
+		row := lake.RuleMatch{RowID: m.RowID, LogType: m.LogType, EventTime: m.EventTime, AlertID: alertIDs[i],
+			RuleID: m.RuleID, Severity: m.Severity, Tags: m.Tags, Reports: m.Reports, AlertContext: m.AlertContext,
+			AlertCreationTime: now, Event: m.Event}
+		switch m.Type {
+		case alerts.TypeRule:
+			ms = append(ms, row)
+		case alerts.TypeRuleError:
+			es = append(es, lake.RuleError{RuleMatch: row, Error: m.Title})
+		}
+	}
+	if len(ms) > 0 {
+		if err := s.lake.WriteRuleMatches(ctx, ms); err != nil {
+			s.log.Warn("writing rule matches to the lake", "err", err)
+		}
+	}
+	if len(es) > 0 {
+		if err := s.lake.WriteRuleErrors(ctx, es); err != nil {
+			s.log.Warn("writing rule errors to the lake", "err", err)
+		}
+	}
+}
