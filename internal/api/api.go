@@ -85,6 +85,8 @@ type Server struct {
 	// LogTypes lists the known log types, to check those a request names.
 	// nil accepts any.
 	LogTypes func() []string
+	// Lake runs SQL queries and indicator searches (query.go); nil → 501.
+	Lake Lake
 
 	writeMu sync.Mutex // one change of sources or destinations at a time: ids stay unique, a delete cannot race a change
 }
@@ -120,6 +122,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.sourceRoutes(handle)
 	s.destinationRoutes(handle)
 	s.importRoutes(handle)
+	s.queryRoutes(handle)
 }
 
 // httpError is an error with a status code for the client.

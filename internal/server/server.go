@@ -50,6 +50,7 @@ type Server struct {
 	wal      *wal.Log
 	reg      *logtypes.Registry
 	lake     *lake.Lake
+	querier  *lake.Querier
 	engine   *engine.Engine
 	alerts   *alerts.Manager
 	dispatch *destinations.Dispatcher
@@ -103,6 +104,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 	// The lake registers its log consumer when it opens, before anything
 	// could truncate the log.
 	if s.lake, err = lake.Open(lake.Options{Dir: filepath.Join(cfg.DataDir, "lake"), Log: s.wal, Registry: s.reg, Logger: logger, Now: s.now}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Queries get their own DuckDB, bounded so they cannot starve the rest.
+	if s.querier, err = lake.NewQuerier(s.lake.Snapshot, lake.QueryOptions{Dir: filepath.Join(cfg.DataDir, "lake"), MemoryLimit: "4GB", Threads: 2}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -242,7 +248,7 @@ func (s *Server) startHTTP() error {
 	(&api.Server{Alerts: s.store, Detections: detectionsView{s}, Token: s.cfg.AdminToken, Health: s.health, Logger: s.log,
 		Sources: s.store, Runner: sourceRunner{s}, Reprocess: s.pipe, Ingest: s.pipe, LogTypes: s.reg.Names,
 		ImportMaxBytes: int64(s.cfg.ImportMaxMB) << 20,
-		Destinations:   s.store, Tester: s.dispatch, Deliveries: s.store}).Routes(mux)
+		Destinations:   s.store, Tester: s.dispatch, Deliveries: s.store, Lake: lakeAPI{s.querier}}).Routes(mux)
 	mux.Handle("/ingest/", s.ingest)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", s.cfg.Listen)
@@ -291,6 +297,9 @@ func (s *Server) Close() {
 	}
 	if s.engine != nil {
 		s.engine.Close()
+	}
+	if s.querier != nil {
+		s.querier.Close()
 	}
 	if s.lake != nil {
 		s.lake.Close()
