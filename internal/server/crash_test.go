@@ -25,6 +25,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/destinations"
 	"github.com/prowl-siem/prowl/internal/gen"
+	"github.com/prowl-siem/prowl/internal/lake"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/oktasim"
 	"github.com/prowl-siem/prowl/internal/pipeline"
@@ -235,6 +236,7 @@ func TestCrashRecoveryExactlyOnce(t *testing.T) {
 		}
 	}
 	gotEvents := checkLog(t, dir, want)
+	checkLake(t, dir, len(want))
 	compareAlerts(t, refAlerts, got)
 	compareLogOrder(t, refEvents, gotEvents)
 	if !t.Failed() {
@@ -605,6 +607,30 @@ func readAlerts(t *testing.T, dataDir string) map[alertKey]alertSummary {
 		if len(page.Alerts) == 0 || offset >= page.Total {
 			return out
 		}
+	}
+}
+
+// checkLake queries the data directory's lake: every event is in
+// okta_systemlog exactly once (as many rows as distinct uuids as served).
+func checkLake(t *testing.T, dataDir string, want int) {
+	t.Helper()
+	lk, err := lake.Open(lake.Options{Dir: filepath.Join(dataDir, "lake")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	q, err := lake.NewQuerier(lk.Snapshot, lake.QueryOptions{Dir: filepath.Join(dataDir, "lake")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	res, err := q.Run(context.Background(), lake.Request{SQL: "SELECT count(*) AS n, count(DISTINCT uuid) AS d FROM okta_systemlog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, d := fmt.Sprint(res.Rows[0][0]), fmt.Sprint(res.Rows[0][1])
+	if n != fmt.Sprint(want) || d != fmt.Sprint(want) {
+		t.Errorf("the lake holds %s rows of %s distinct events; want %d of each", n, d, want)
 	}
 }
 
