@@ -47,6 +47,7 @@ SIGTERM stops intake, lets the engine finish what was acknowledged, and exits.`,
 func runServer(parent context.Context, cfg *config.Config) error {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger) // components that log through the default (sources) follow --log-level too
 	if cfg.AdminToken == "" && !loopback(cfg.Listen) {
 		return fmt.Errorf("listen %s is not a loopback address: set admin_token (PROWL_ADMIN_TOKEN) to protect the API", cfg.Listen)
 	}
