@@ -15,12 +15,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/detect"
 	"github.com/prowl-siem/prowl/internal/logtypes"
+	"github.com/prowl-siem/prowl/internal/prefilter"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 )
 
@@ -33,6 +37,28 @@ type Options struct {
 	// Enabled decides which detections run (default: those with Enabled: true).
 	Enabled func(*analysis.Detection) bool
 	Logger  *slog.Logger
+	// PrefiltersOff sends every Python rule of an event's log type to
+	// Python, skipping the static prefilters (for benchmarks and diffing;
+	// the verdicts are the same either way).
+	PrefiltersOff bool
+	// Metrics, when set, receives the engine's counters (see Stats).
+	Metrics prometheus.Registerer
+}
+
+// Stats counts what the engine did since it started.
+type Stats struct {
+	// Events is the number of events evaluated.
+	Events uint64
+	// PythonCandidates counts events that had Python rules to run after
+	// routing and InlineFilters; PythonEvents those that reached Python
+	// after the prefilters.
+	PythonCandidates, PythonEvents uint64
+	// RuleCalls counts the rule evaluations sent to Python; PrefilteredCalls
+	// those the prefilters proved unnecessary.
+	RuleCalls, PrefilteredCalls uint64
+	// PythonRules is the number of loaded Python detections; Prefiltered
+	// the number of those rules that have a prefilter.
+	Prefiltered, PythonRules int
 }
 
 // Engine evaluates events. Evaluate may be called concurrently with Reload.
@@ -40,6 +66,8 @@ type Engine struct {
 	opts Options
 	mu   sync.RWMutex
 	cur  *compiled
+
+	events, pyCandidates, pyEvents, ruleCalls, prefiltered atomic.Uint64
 }
 
 // compiled is one immutable version of the running detections.
@@ -51,6 +79,10 @@ type compiled struct {
 	byPython  map[int]*detect.Detection
 	versions  map[string]string // detection ID -> content hash
 	problems  []string
+	// filters are the Python rules' static prefilters; nil when off.
+	filters    *prefilter.Set
+	conds      map[int]prefilter.Cond
+	prefilterN int
 }
 
 // New compiles repo and starts the worker pool.
@@ -67,7 +99,50 @@ func New(ctx context.Context, repo *analysis.Repo, opts Options) (*Engine, error
 		return nil, err
 	}
 	e.cur = c
+	if opts.Metrics != nil {
+		e.register(opts.Metrics)
+	}
 	return e, nil
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	e.mu.RLock()
+	n, py := e.cur.prefilterN, len(e.cur.byPython)
+	e.mu.RUnlock()
+	return Stats{Events: e.events.Load(), PythonCandidates: e.pyCandidates.Load(), PythonEvents: e.pyEvents.Load(),
+		RuleCalls: e.ruleCalls.Load(), PrefilteredCalls: e.prefiltered.Load(), Prefiltered: n, PythonRules: py}
+}
+
+func (e *Engine) register(reg prometheus.Registerer) {
+	counter := func(name, help string, v *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	for _, c := range []prometheus.Collector{
+		counter("prowl_engine_events_total", "Events evaluated by the detection engine.", &e.events),
+		counter("prowl_engine_python_candidate_events_total", "Events with Python rules to run before the static prefilters.", &e.pyCandidates),
+		counter("prowl_engine_python_events_total", "Events sent to the Python workers (after the static prefilters).", &e.pyEvents),
+		counter("prowl_engine_python_rule_calls_total", "Python rule evaluations sent to the workers.", &e.ruleCalls),
+		counter("prowl_engine_prefiltered_rule_calls_total", "Python rule evaluations the static prefilters skipped.", &e.prefiltered),
+	} {
+		if err := reg.Register(c); err != nil {
+			e.opts.Logger.Warn("engine metrics", "error", err)
+		}
+	}
+}
+
+// Prefilter returns the static prefilter of the running Python rule id, as
+// text, and whether it has one.
+func (e *Engine) Prefilter(id string) (string, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	c := e.cur
+	for py, d := range c.byPython {
+		if d.Spec.ID == id && c.filters.Has(py) {
+			return c.conds[py].String(), true
+		}
+	}
+	return "", false
 }
 
 // Reload replaces the running detections with repo's. Detections that
@@ -141,6 +216,9 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	perEvent := make([][]alerts.Match, len(events))
 	var items []pyrt.Item
 	var itemEvent []int
+	var python, ruleBuf []int
+	var candidates, reached, calls, saved uint64
+	e.events.Add(uint64(len(events)))
 	for i := range events {
 		ev := &events[i]
 		dets := c.byLogType[ev.LogType]
@@ -148,7 +226,7 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 			continue
 		}
 		var decoded map[string]any
-		var python []int
+		python = python[:0]
 		for _, d := range dets {
 			if (d.Filter != nil || d.Simple != nil) && decoded == nil {
 				var err error
@@ -169,11 +247,30 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 				python = append(python, d.Python)
 			}
 		}
-		if len(python) > 0 {
-			items = append(items, pyrt.Item{Event: ev.JSON, LogType: ev.LogType, Rules: python})
+		if len(python) == 0 {
+			continue
+		}
+		candidates++
+		// The prefilters keep the rules that may return anything but False.
+		start := len(ruleBuf)
+		if c.filters != nil {
+			ruleBuf = c.filters.Candidates(ev.JSON, python, ruleBuf)
+		} else {
+			ruleBuf = append(ruleBuf, python...)
+		}
+		rules := ruleBuf[start:len(ruleBuf):len(ruleBuf)]
+		saved += uint64(len(python) - len(rules))
+		if len(rules) > 0 {
+			reached++
+			calls += uint64(len(rules))
+			items = append(items, pyrt.Item{Event: ev.JSON, LogType: ev.LogType, Rules: rules})
 			itemEvent = append(itemEvent, i)
 		}
 	}
+	e.pyCandidates.Add(candidates)
+	e.pyEvents.Add(reached)
+	e.ruleCalls.Add(calls)
+	e.prefiltered.Add(saved)
 	if len(items) > 0 {
 		results, err := c.pool.Run(ctx, pyrt.ModeBatch, items)
 		if err != nil {
@@ -312,8 +409,10 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 		set, _ = detect.Compile(repo, repo.Detections)
 	}
 	var pool *pyrt.Pool
+	pyCfg := e.opts.Python
+	pyCfg.Prefilters = !e.opts.PrefiltersOff
 	if len(set.Program.Detections) > 0 {
-		if pool, err = pyrt.New(e.opts.Python, set.Program); err != nil {
+		if pool, err = pyrt.New(pyCfg, set.Program); err != nil {
 			return nil, err
 		}
 		if len(pool.LoadErrors) > 0 {
@@ -324,7 +423,7 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 			pool.Close()
 			repo.Detections = c.fallBack(repo.Detections, failed, previous, snap.versions, old)
 			set, _ = detect.Compile(repo, repo.Detections)
-			if pool, err = pyrt.New(e.opts.Python, set.Program); err != nil {
+			if pool, err = pyrt.New(pyCfg, set.Program); err != nil {
 				return nil, err
 			}
 		}
@@ -344,7 +443,34 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 	for lt := range c.byLogType {
 		sort.Slice(c.byLogType[lt], func(i, j int) bool { return c.byLogType[lt][i].Spec.ID < c.byLogType[lt][j].Spec.ID })
 	}
+	if pool != nil && !e.opts.PrefiltersOff {
+		c.buildPrefilters(pool, e.opts.Logger)
+	}
 	return c, nil
+}
+
+// buildPrefilters compiles the rules' static prefilters from the pool's
+// load reply. A condition that does not parse leaves its rule unfiltered.
+func (c *compiled) buildPrefilters(pool *pyrt.Pool, log *slog.Logger) {
+	c.conds = map[int]prefilter.Cond{}
+	for py, raw := range pool.Prefilters() {
+		d := c.byPython[py]
+		if d == nil || d.Spec.Kind != analysis.KindRule {
+			continue
+		}
+		cond, err := prefilter.Parse(raw)
+		if err != nil {
+			log.Warn("ignoring a prefilter", "rule", d.Spec.ID, "error", err)
+			continue
+		}
+		c.conds[py] = cond
+	}
+	c.filters = prefilter.Build(c.conds)
+	for py := range c.conds {
+		if c.filters.Has(py) {
+			c.prefilterN++
+		}
+	}
 }
 
 // fallBack records the failures and replaces each failed detection with its

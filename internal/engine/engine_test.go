@@ -176,3 +176,27 @@ func TestDedupPeriodRules(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefiltersKeepEventsAwayFromPython(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"seed.yml": seedSpec, "seed.py": seedRule,
+		"opaque.yml": strings.NewReplacer("Seed", "Opaque", "seed.py", "opaque.py").Replace(seedSpec),
+		"opaque.py":  "def rule(event):\n    return len(event) > 100\n"})
+	e := newEngine(t, dir)
+	if p, ok := e.Prefilter("Seed"); !ok || p != `eventType == "user.session.start" and outcome.result == "FAILURE"` {
+		t.Errorf("Seed prefilter: %q %v", p, ok)
+	}
+	if _, ok := e.Prefilter("Opaque"); ok {
+		t.Error("Opaque cannot have a prefilter")
+	}
+	other := `{"eventType":"user.session.end","outcome":{"result":"FAILURE"}}`
+	ms := evaluate(t, e, event("Okta.SystemLog", failure), event("Okta.SystemLog", other))
+	if len(ms) != 1 || ms[0].RuleID != "Seed" {
+		t.Fatalf("matches: %+v", ms)
+	}
+	st := e.Stats()
+	want := Stats{Events: 2, PythonCandidates: 2, PythonEvents: 2, RuleCalls: 3, PrefilteredCalls: 1, Prefiltered: 1, PythonRules: 2}
+	if st != want {
+		t.Errorf("stats %+v, want %+v", st, want)
+	}
+}

@@ -2,9 +2,11 @@ package pyrt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -18,6 +20,10 @@ type Pool struct {
 	LoadErrors map[string]*PyError
 	// PythonVersion is the workers' interpreter version.
 	PythonVersion string
+
+	// prefilters are the rules' static prefilters from the first load
+	// reply (Config.Prefilters), by detection index.
+	prefilters map[int]json.RawMessage
 
 	idle   chan *worker
 	mu     sync.Mutex
@@ -60,7 +66,8 @@ func New(cfg Config, prog *Program) (*Pool, error) {
 }
 
 func buildLoad(cfg Config, prog *Program) loadRequest {
-	req := loadRequest{Op: "load", RuleTimeout: cfg.RuleTimeout.Seconds(), AvailableDestinations: cfg.AvailableDestinations}
+	req := loadRequest{Op: "load", RuleTimeout: cfg.RuleTimeout.Seconds(), AvailableDestinations: cfg.AvailableDestinations,
+		Prefilters: cfg.Prefilters}
 	for _, g := range prog.Globals {
 		req.Globals = append(req.Globals, globalSpec{ID: g.Name, Path: abs(g.File)})
 	}
@@ -138,11 +145,25 @@ func (p *Pool) startLoaded() (*worker, error) {
 		for id, e := range reply.Errors {
 			p.LoadErrors[id] = e
 		}
+		if p.prefilters == nil && req.Prefilters {
+			p.prefilters = map[int]json.RawMessage{}
+			for key, cond := range reply.Prefilters {
+				if i, err := strconv.Atoi(key); err == nil && i >= 0 && i < len(req.Detections) {
+					p.prefilters[i] = cond
+				}
+			}
+		}
 		p.all[w] = struct{}{}
 		p.mu.Unlock()
 		return w, nil
 	}
 }
+
+// Prefilters returns the static prefilter of each rule that has one, by
+// index into Program.Detections: a JSON condition (see package prefilter)
+// that holds on every event for which the rule returns anything but False.
+// It is empty unless Config.Prefilters is set. The map must not be changed.
+func (p *Pool) Prefilters() map[int]json.RawMessage { return p.prefilters }
 
 // Workers is the number of worker processes.
 func (p *Pool) Workers() int { return p.cfg.Workers }
@@ -177,20 +198,34 @@ func (p *Pool) Run(ctx context.Context, mode Mode, items []Item) ([][]Result, er
 		batches <- b
 	}
 	close(batches)
+	// Once every batch is taken, more workers cannot help: stop waiting
+	// for them. (Waiting would hold this Run until a concurrent Run frees
+	// a worker, and make concurrent Runs finish in lockstep.)
+	drained := make(chan struct{})
+	var drainOnce sync.Once
+	markDrained := func() { drainOnce.Do(func() { close(drained) }) }
 	var wg sync.WaitGroup
 	errs := make([]error, p.cfg.Workers)
 	for i := range min(p.cfg.Workers, len(batches)) {
 		var w *worker
+		more := drained
+		if i == 0 {
+			more = nil // the first worker is always needed
+		}
 		select {
 		case w = <-p.idle:
+		case <-more:
 		case <-ctx.Done():
 			wg.Wait()
 			return nil, ctx.Err()
 		}
+		if w == nil {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w, err := p.serve(ctx, w, mode, batches)
+			w, err := p.serve(ctx, w, mode, batches, markDrained)
 			if w != nil {
 				p.idle <- w
 			}
@@ -210,7 +245,7 @@ func (p *Pool) Run(ctx context.Context, mode Mode, items []Item) ([][]Result, er
 // sent again, minus that one evaluation. (Replies die with the process, so
 // detections with caching side effects may see those events twice.) It
 // returns the worker to put back, nil when none could be started.
-func (p *Pool) serve(ctx context.Context, w *worker, mode Mode, batches <-chan *batch) (*worker, error) {
+func (p *Pool) serve(ctx context.Context, w *worker, mode Mode, batches <-chan *batch, drained func()) (*worker, error) {
 	var inflight []*batch
 	send := func(b *batch) error {
 		frame, err := appendRunRequest(nil, mode, b.work)
@@ -223,6 +258,7 @@ func (p *Pool) serve(ctx context.Context, w *worker, mode Mode, batches <-chan *
 		for len(inflight) < pipelineDepth && ctx.Err() == nil {
 			b, ok := <-batches
 			if !ok {
+				drained()
 				break
 			}
 			if err := send(b); err != nil {

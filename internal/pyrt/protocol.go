@@ -66,6 +66,9 @@ type loadRequest struct {
 	DataModels            []dataModelSpec `json:"data_models"`
 	Detections            []detectionSpec `json:"detections"`
 	Skip                  []int           `json:"skip,omitempty"`
+	// Prefilters asks the worker to analyse each rule for a static
+	// prefilter (prowl_prefilter.py) and return them in the reply.
+	Prefilters bool `json:"prefilters,omitempty"`
 }
 
 type globalSpec struct {
@@ -101,6 +104,8 @@ type loadReply struct {
 	Op      string              `json:"op"`
 	Message string              `json:"message"`
 	Errors  map[string]*PyError `json:"errors"`
+	// Prefilters maps detection indexes (decimal strings) to conditions.
+	Prefilters map[string]json.RawMessage `json:"prefilters"`
 }
 
 // appendRunRequest encodes a run request by hand: events are already JSON

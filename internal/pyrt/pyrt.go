@@ -36,6 +36,9 @@ type Config struct {
 	BatchSize int
 	// Output receives what detections print (nil discards it).
 	Output Writer
+	// Prefilters makes the workers analyse every rule at load and derive a
+	// static prefilter (see Pool.Prefilters and package prefilter).
+	Prefilters bool
 }
 
 // Writer receives detection output; *os.File and bytes.Buffer satisfy it.

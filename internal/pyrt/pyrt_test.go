@@ -274,3 +274,30 @@ def severity(event):
 		t.Errorf("matches = %d, want 50", matches)
 	}
 }
+
+func TestPrefiltersFromLoad(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"typed", "def rule(event):\n    return event.get('eventType') == 'x'\n"},
+		[2]string{"opaque", "def rule(event):\n    return len(event) > 3\n"},
+		[2]string{"broken", "import not_a_module_anywhere\ndef rule(event):\n    return True\n"},
+		[2]string{"pol", "def policy(resource):\n    return resource.get('x') == 1\n"},
+	)
+	dets[3].Kind = "policy"
+	p := newPool(t, Config{Workers: 1, Prefilters: true}, &Program{Detections: dets})
+	got := p.Prefilters()
+	if string(got[0]) != `{"op":"eq","path":["eventType"],"value":"x"}` {
+		t.Errorf("typed: %s", got[0])
+	}
+	if string(got[1]) != `{"op":"true"}` {
+		t.Errorf("opaque: %s", got[1])
+	}
+	if _, ok := got[2]; ok {
+		t.Error("a rule that does not import has no prefilter")
+	}
+	if _, ok := got[3]; ok {
+		t.Error("policies get no prefilter")
+	}
+	if off := newPool(t, Config{Workers: 1}, &Program{Detections: dets[:1]}); len(off.Prefilters()) != 0 {
+		t.Errorf("prefilters are only computed on request: %v", off.Prefilters())
+	}
+}

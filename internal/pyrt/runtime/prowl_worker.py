@@ -13,6 +13,7 @@ rule when the process dies or hangs.
 Requests: {"op": "load", ...} and {"op": "run", ...}; each gets one reply.
 """
 
+import gc
 import importlib.abc
 import importlib.util
 import io
@@ -75,7 +76,15 @@ class _Frames:
         body = self._in.read(size)
         if len(body) < size:
             return None
-        return json.loads(body)
+        # Decoding builds no reference cycles, yet its many containers
+        # would trigger collections that rescan the whole request.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return json.loads(body)
+        finally:
+            if enabled:
+                gc.enable()
 
     def write(self, message, blobs=b""):
         body = json.dumps(message, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass")
@@ -249,7 +258,10 @@ class Worker:
             except BaseException as exc:  # noqa: BLE001 - a rule that fails to import is a rule error
                 errors[spec["id"]] = _error(exc, spec.get("path"))
                 self.detections.append(None)
-        return {"op": "loaded", "protocol": PROTOCOL_VERSION, "errors": errors}
+        reply = {"op": "loaded", "protocol": PROTOCOL_VERSION, "errors": errors}
+        if req.get("prefilters"):
+            reply["prefilters"] = _prefilters(self.detections)
+        return reply
 
     def _import(self, name, path):
         spec = importlib.util.spec_from_file_location(name, path)
@@ -506,6 +518,17 @@ class Worker:
         return [offset, len(data)]
 
 
+def _prefilters(detections):
+    """Static prefilters of the loaded rules (see prowl_prefilter); a failure
+    of the analyser only means no prefilters."""
+    try:
+        import prowl_prefilter
+
+        return prowl_prefilter.analyse_detections(detections)
+    except Exception:  # noqa: BLE001 - never fail a load over an optimisation
+        return {}
+
+
 def _return_type_error(detection, value):
     return FunctionReturnTypeError(
         f"detection [{detection.id}] function [{detection.matcher.__name__}] returned "
@@ -533,6 +556,8 @@ def main():
         try:
             if op == "load":
                 reply = worker.load(req)
+                gc.collect()
+                gc.freeze()  # the loaded detections are long-lived: keep them out of collections
             elif op == "run":
                 reply, blobs = worker.run(req)
             elif op == "ping":

@@ -1,0 +1,4 @@
+def rule(event):
+    """Matches deactivations."""
+    pass
+    return event.get("eventType") == "user.lifecycle.deactivate"

@@ -1,0 +1,3 @@
+def rule(event):
+    flag = event.deep_get("debugContext", "debugData", "threatSuspected", default="")
+    return str(flag).lower() == "true"

@@ -1,0 +1,5 @@
+def rule(event):
+    try:
+        return event["eventType"] == "user.lifecycle.create"
+    except KeyError:
+        return True

@@ -1,0 +1,2 @@
+def rule(event):
+    return event.udm("event_type") == "admin_role_assigned"

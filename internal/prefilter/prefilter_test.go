@@ -1,0 +1,180 @@
+package prefilter
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func mustParse(t testing.TB, s string) Cond {
+	t.Helper()
+	c, err := Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// decide evaluates one condition on one event: "T", "F" or "?".
+func decide(t testing.TB, cond, event string) string {
+	t.Helper()
+	c := mustParse(t, cond)
+	s := Build(map[int]Cond{0: c})
+	root := s.compile(c)
+	sc := s.scratch.Get().(*scratch)
+	defer s.scratch.Put(sc)
+	sc.reset([]byte(event))
+	return [...]string{"F", "T", "?"}[sc.eval(root)]
+}
+
+func TestKeyLookupSemantics(t *testing.T) {
+	eq := func(path, value string) string {
+		return fmt.Sprintf(`{"op":"eq","path":%s,"value":%s}`, path, value)
+	}
+	for _, tc := range []struct{ cond, event, want string }{
+		{eq(`["eventType"]`, `"x"`), `{"eventType":"x"}`, "T"},
+		{eq(`["eventType"]`, `"x"`), `{"EventType":"x"}`, "T"},                       // case-insensitive
+		{eq(`["eventType"]`, `"x"`), `{"EVENTTYPE":"y","eventtype":"x"}`, "F"},       // first key in document order wins
+		{eq(`["eventType"]`, `"x"`), `{"EVENTTYPE":"y","eventType":"x"}`, "T"},       // exact key first
+		{eq(`["eventType"]`, `"x"`), `{"eventType":"y","eventType":"x"}`, "T"},       // repeated key: last value
+		{eq(`["eventType"]`, `"x"`), `{"EventType":"x","a":1,"EventType":"y"}`, "F"}, // the winning key's last value
+		{eq(`["eventType"]`, `"x"`), `{"EventType":"y","eventTYPE":"x","EventType":"z"}`, "F"},
+		{eq(`["eventType"]`, `"x"`), `{"\u0065ventType":"x"}`, "T"},        // escaped key
+		{eq(`["eventType"]`, `"x"`), `{"évent":"q","EventType":"x"}`, "T"}, // non-ASCII keys cannot fold to ASCII...
+		{eq(`["k"]`, `"x"`), `{"\u212a":"q","K":"x"}`, "F"},                // ... but for the Kelvin sign
+		{eq(`["kk"]`, `"x"`), `{"\u212aK":"x"}`, "T"},
+		{eq(`["eventType"]`, `"x"`), `{"\udc00":"q","EventType":"x"}`, "?"}, // undecodable key first
+		{eq(`["eventType"]`, `"x"`), `{"EventType":"x","évent":"q"}`, "T"},
+		{eq(`["eventType"]`, `"x"`), `{"évent":"q","eventType":"x"}`, "T"},           // exact wins regardless
+		{eq(`["eventType"]`, `"x"`), `{"eventType":"\u0078"}`, "T"},                  // escaped value
+		{eq(`["eventType"]`, `"x"`), `{"eventType":"\ud800"}`, "?"},                  // lone surrogate
+		{eq(`["a","b"]`, `"x"`), `{"A":{"B":"x"}}`, "T"},                             // nested
+		{eq(`["a","b"]`, `"x"`), `{"a":["b"]}`, "F"},                                 // through a non-object: missing
+		{`{"op":"type","path":["a","b"],"types":["missing"]}`, `{"a":"s"}`, "T"},     //
+		{`{"op":"type","path":["a","b"],"types":["null"]}`, `{"a":{"b":null}}`, "T"}, //
+		{`{"op":"type","path":["a","b"],"types":["missing"]}`, `{"a":null}`, "T"},    //
+		{eq(`["n"]`, `1`), `{"n":1.0}`, "T"},                                         // 1 == 1.0
+		{eq(`["n"]`, `1`), `{"n":true}`, "T"},                                        // True == 1
+		{eq(`["n"]`, `true`), `{"n":1}`, "T"},                                        //
+		{eq(`["n"]`, `1`), `{"n":"1"}`, "F"},                                         // "1" != 1
+		{eq(`["n"]`, `"1"`), `{"n":1}`, "F"},                                         //
+		{eq(`["n"]`, `9007199254740993`), `{"n":9007199254740992.0}`, "F"},           // exact int/float
+		{eq(`["n"]`, `9007199254740992`), `{"n":9007199254740992.0}`, "T"},           //
+		{eq(`["n"]`, `0.1`), `{"n":0.10000000000000001}`, "T"},                       // same float
+		{eq(`["n"]`, `100`), `{"n":1e2}`, "T"},                                       //
+		{eq(`["n"]`, `0`), `{"n":-0.0}`, "T"},                                        //
+		{`{"op":"truthy","path":["n"]}`, `{"n":1e-400}`, "F"},                        // underflows to 0.0
+		{`{"op":"truthy","path":["n"]}`, `{"n":[]}`, "F"},                            //
+		{`{"op":"truthy","path":["n"]}`, `{"n":[0]}`, "T"},                           //
+		{`{"op":"truthy","path":["n"]}`, `{"n":""}`, "F"},                            //
+		{`{"op":"truthy","path":["n"]}`, `{"n":"0"}`, "T"},                           //
+		{`{"op":"contains","path":["l"],"value":"b"}`, `{"l":["a","b"]}`, "T"},       // list member
+		{`{"op":"contains","path":["l"],"value":"b"}`, `{"l":"abc"}`, "T"},           // substring
+		{`{"op":"contains","path":["l"],"value":"b"}`, `{"l":{"B":1}}`, "T"},         // object key, case-insensitive
+		{`{"op":"contains","path":["l"],"value":null}`, `{"l":[1,null]}`, "T"},       //
+		{`{"op":"contains","path":["l"],"value":1}`, `{"l":[true]}`, "T"},            //
+		{`{"op":"eq","path":["s"],"value":"abc","transform":["lower"]}`, `{"s":"AbC"}`, "T"},
+		{`{"op":"eq","path":["s"],"value":"ABC","transform":["lower"]}`, `{"s":"AbC"}`, "F"},
+		{`{"op":"eq","path":["s"],"value":"abc","transform":["lower"]}`, `{"s":"ÀbC"}`, "?"},
+		{`{"op":"eq","path":["s"],"value":"true","transform":["str","lower"]}`, `{"s":true}`, "T"},
+		{`{"op":"eq","path":["s"],"value":"1","transform":["str"]}`, `{"s":1}`, "?"},
+		{`{"op":"startswith","path":["s"],"value":"ab"}`, `{"s":"abc"}`, "T"},
+		{`{"op":"endswith","path":["s"],"value":"BC","transform":["upper"]}`, `{"s":"abc"}`, "T"},
+		{`{"op":"not","args":[` + eq(`["k"]`, `"v"`) + `]}`, `{}`, "T"}, // ne is true when missing
+		{`{"op":"ne","path":["k"],"value":"v"}`, `{"k":null}`, "T"},     //
+		{`{"op":"bogus"}`, `{}`, "?"},                                   // unknown op: the rule runs
+		{eq(`["k"]`, `"v"`), `{"k":"v"`, "?"},                           // malformed
+		{eq(`["k"]`, `"v"`), `[1]`, "?"},                                // not an object
+	} {
+		if got := decide(t, tc.cond, tc.event); got != tc.want {
+			t.Errorf("%s on %s = %s, want %s", tc.cond, tc.event, got, tc.want)
+		}
+	}
+}
+
+func TestCandidatesIndex(t *testing.T) {
+	conds := map[int]Cond{
+		0: mustParse(t, `{"op":"eq","path":["eventType"],"value":"a"}`),
+		1: mustParse(t, `{"op":"and","args":[{"op":"in","path":["eventType"],"values":["a","b"]},{"op":"eq","path":["outcome","result"],"value":"SUCCESS"}]}`),
+		2: mustParse(t, `{"op":"or","args":[{"op":"eq","path":["eventType"],"value":"c"},{"op":"and","args":[{"op":"eq","path":["eventType"],"value":"d"},{"op":"truthy","path":["x"]}]}]}`),
+		3: True,
+		4: mustParse(t, `{"op":"eq","path":["other"],"value":"z"}`),
+	}
+	s := Build(conds)
+	for r := range 3 {
+		if p, ok := s.Indexed(r); !ok || len(p) != 1 || p[0] != "eventType" {
+			t.Errorf("rule %d should be indexed by eventType: %v %v", r, p, ok)
+		}
+	}
+	all := []int{0, 1, 2, 3, 4, 9}
+	for _, tc := range []struct {
+		event string
+		want  string
+	}{
+		{`{"eventType":"a","outcome":{"result":"SUCCESS"}}`, "[0 1 3 9]"},
+		{`{"eventType":"a","outcome":{"result":"FAILURE"}}`, "[0 3 9]"},
+		{`{"eventType":"b","OUTCOME":{"Result":"SUCCESS"}}`, "[1 3 9]"},
+		{`{"eventType":"d","x":1}`, "[2 3 9]"},
+		{`{"eventType":"d","x":0}`, "[3 9]"},
+		{`{"eventType":"z","other":"z"}`, "[3 4 9]"},
+		{`{"eventType":5}`, "[3 9]"},
+		{`{"\ud800":1,"EventType":"a"}`, "[0 1 2 3 4 9]"}, // undecidable lookup: every indexed rule runs
+	} {
+		if got := fmt.Sprint(s.Candidates([]byte(tc.event), all, nil)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.event, got, tc.want)
+		}
+	}
+}
+
+// TestSkipValue: value boundaries are found exactly, whatever the strings
+// hold (brackets, escaped quotes, backslash runs) and however long they are.
+func TestSkipValue(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{`{`, `}`, `[`, `]`, `\"`, `\\`, `\\\"`, `,`, `:`, `a`, `é`, `\u005c`, strings.Repeat("x", 9)}
+	str := func() string {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range r.IntN(12) {
+			b.WriteString(pick(r, pieces))
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	var value func(depth int) string
+	value = func(depth int) string {
+		switch r.IntN(5) {
+		case 0, 1:
+			return str()
+		case 2:
+			return pick(r, []string{"1", "-2.5e3", "true", "null"})
+		case 3:
+			if depth < 4 {
+				var parts []string
+				for range r.IntN(4) {
+					parts = append(parts, str()+": "+value(depth+1))
+				}
+				return "{" + strings.Join(parts, ", ") + "}"
+			}
+		}
+		if depth < 4 {
+			var parts []string
+			for range r.IntN(4) {
+				parts = append(parts, value(depth+1))
+			}
+			return "[" + strings.Join(parts, ",") + "]"
+		}
+		return str()
+	}
+	for range 20000 {
+		v := value(0)
+		if !json.Valid([]byte(v)) {
+			t.Fatalf("generator made invalid JSON: %s", v)
+		}
+		d := []byte(v + ` ,"tail"`)
+		if got := skipValue(d, 0); got != len(v) {
+			t.Fatalf("skipValue(%s) = %d, want %d", v, got, len(v))
+		}
+	}
+}

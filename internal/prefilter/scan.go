@@ -1,0 +1,492 @@
+package prefilter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The scanner reads JSON in place: it finds value boundaries without
+// building anything. Every function returns -1 when the text is not JSON
+// it can follow; callers turn that into "unknown".
+
+func skipWS(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// SWAR: find bytes of interest 8 at a time. hasByte has its lowest set bit
+// at the first byte of x equal to b (higher bits may be spurious).
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func hasByte(x, b uint64) uint64 {
+	v := x ^ (lsb * b)
+	return (v - lsb) &^ v & msb
+}
+
+// skipString returns the index after the closing quote of the string whose
+// opening quote is at i.
+func skipString(d []byte, i int) int {
+	j := i + 1
+	for {
+		for j+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[j:])
+			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(d) {
+			return -1
+		}
+		switch d[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+}
+
+// scanKey is skipString for keys, noting escapes and non-ASCII bytes.
+func scanKey(d []byte, i int) (end int, escaped, nonASCII bool) {
+	for j := i + 1; j < len(d); j++ {
+		switch c := d[j]; {
+		case c == '"':
+			return j + 1, escaped, nonASCII
+		case c == '\\':
+			escaped = true
+			j++
+		case c >= 0x80:
+			nonASCII = true
+		}
+	}
+	return -1, false, false
+}
+
+// skipValue returns the index after the value that starts at i (no leading
+// whitespace).
+func skipValue(d []byte, i int) int {
+	if i >= len(d) {
+		return -1
+	}
+	switch d[i] {
+	case '"':
+		return skipString(d, i)
+	case '{', '[':
+		depth := 0
+		j := i
+		for j < len(d) {
+			for j+8 <= len(d) {
+				x := binary.LittleEndian.Uint64(d[j:])
+				// '[' ']' '{' '}' are 0x5b 0x5d 0x7b 0x7d: x|0x20 folds each pair.
+				y := x | (lsb * 0x20)
+				if m := hasByte(x, '"') | hasByte(y, '{') | hasByte(y, '}'); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				j += 8
+			}
+			if j >= len(d) {
+				return -1
+			}
+			switch d[j] {
+			case '"': // the string, inline: quotes and backslashes, 8 bytes at a time
+				j++
+				for {
+					for j+8 <= len(d) {
+						x := binary.LittleEndian.Uint64(d[j:])
+						if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+							j += bits.TrailingZeros64(m) >> 3
+							break
+						}
+						j += 8
+					}
+					if j >= len(d) {
+						return -1
+					}
+					if d[j] == '"' {
+						break
+					}
+					if d[j] == '\\' {
+						j++
+					}
+					j++
+				}
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return -1
+	default:
+		j := i
+		for j < len(d) {
+			switch d[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if j == i {
+					return -1
+				}
+				return j
+			}
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+}
+
+// class is what a path resolves to.
+type class uint8
+
+const (
+	clMissing class = iota
+	clNull
+	clString
+	clNumber
+	clBool
+	clObject
+	clArray
+	clUnknown // cannot decide (malformed text, ambiguous key)
+)
+
+var classNames = map[string]class{"missing": clMissing, "null": clNull, "string": clString, "number": clNumber,
+	"bool": clBool, "object": clObject, "array": clArray}
+
+// classify returns the class of the value starting at d[i].
+func classify(d []byte, i int) class {
+	switch d[i] {
+	case '"':
+		return clString
+	case '{':
+		return clObject
+	case '[':
+		return clArray
+	case 't', 'f':
+		return clBool
+	case 'n':
+		return clNull
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return clNumber
+	}
+	return clUnknown
+}
+
+// decodeString returns the text of a JSON string body (between the quotes).
+// ok is false for text Python would hold differently: lone surrogates and
+// invalid escapes.
+func decodeString(raw []byte) (s string, ok bool) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return "", false
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			out = append(out, raw[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(raw, i+1)
+			if !ok {
+				return "", false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				// Only a high surrogate followed by an escaped low one is a character.
+				if r >= 0xDC00 || i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+					return "", false
+				}
+				r2, ok := hex4(raw, i+3)
+				if !ok || r2 < 0xDC00 || r2 > 0xDFFF {
+					return "", false
+				}
+				r = utf16.DecodeRune(r, r2)
+				i += 6
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(raw[i:i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(v), true
+}
+
+func isASCII(s []byte) bool {
+	for _, c := range s {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// equalFoldLower reports whether lower(k) == want, for ASCII k and a want
+// that is already lower case.
+func equalFoldLower(k []byte, want string) bool {
+	if len(k) != len(want) {
+		return false
+	}
+	for i := range k {
+		if lowerASCII(k[i]) != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// member is one key of an object: its decoded text (when it has escapes)
+// or raw bytes, and the span of its value.
+type member struct {
+	raw        []byte
+	text       string // set when the key has escapes
+	escaped    bool
+	bad        bool // undecodable (lone surrogate): equals no valid key
+	nonASCII   bool
+	valS, valE int
+}
+
+func (m *member) bytes() []byte {
+	if m.escaped {
+		return []byte(m.text)
+	}
+	return m.raw
+}
+
+func (m *member) equals(key string) bool {
+	if m.bad {
+		return false
+	}
+	if m.escaped {
+		return m.text == key
+	}
+	return string(m.raw) == key
+}
+
+// members calls fn for each member of the object at d[start] in document
+// order; fn returns false to stop. It returns false on malformed text.
+func members(d []byte, start int, fn func(m *member) bool) bool {
+	if start >= len(d) || d[start] != '{' {
+		return false
+	}
+	var m member
+	i := skipWS(d, start+1)
+	if i < len(d) && d[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return false
+		}
+		ke, escaped, nonASCII := scanKey(d, i)
+		if ke < 0 {
+			return false
+		}
+		m = member{raw: d[i+1 : ke-1], nonASCII: nonASCII}
+		if escaped {
+			m.escaped = true
+			text, ok := decodeString(m.raw)
+			m.text, m.bad = text, !ok
+			m.nonASCII = !ok || !isASCIIString(text)
+		}
+		i = skipWS(d, ke)
+		if i >= len(d) || d[i] != ':' {
+			return false
+		}
+		i = skipWS(d, i+1)
+		ve := skipValue(d, i)
+		if ve < 0 {
+			return false
+		}
+		m.valS, m.valE = i, ve
+		if !fn(&m) {
+			return true
+		}
+		i = skipWS(d, ve)
+		if i >= len(d) {
+			return false
+		}
+		if d[i] == '}' {
+			return true
+		}
+		if d[i] != ',' {
+			return false
+		}
+		i = skipWS(d, i+1)
+	}
+}
+
+// keyMatch tracks, for one wanted key while an object is scanned, the
+// exact match (last occurrence wins, as in json.loads) and the first
+// case-insensitive match (and that key's last value).
+type keyMatch struct {
+	key, lower string // lower is "" when key is not ASCII
+	exact      bool
+	exS, exE   int
+	ci         bool
+	ciKey      string
+	ciS, ciE   int
+	uncertain  bool // an undecodable key came first: Python's lower() might map it to ours
+}
+
+func newKeyMatch(key string) keyMatch {
+	return keyMatch{key: key, lower: lowerKey(key)}
+}
+
+// lowerKey is the ASCII lower case of key, or "" when key is not ASCII.
+func lowerKey(key string) string {
+	if !isASCIIString(key) {
+		return ""
+	}
+	b := []byte(key)
+	for i := range b {
+		b[i] = lowerASCII(b[i])
+	}
+	return string(b)
+}
+
+func (km *keyMatch) see(m *member) {
+	if m.equals(km.key) {
+		km.exact, km.exS, km.exE = true, m.valS, m.valE
+		return
+	}
+	if km.ci {
+		if !m.bad && string(m.bytes()) == km.ciKey {
+			km.ciS, km.ciE = m.valS, m.valE
+		}
+		return
+	}
+	if m.nonASCII {
+		if km.lower == "" {
+			return // no exact match: result() says unknown anyway
+		}
+		switch folded, ok := kelvinFold(m); {
+		case !ok:
+			km.uncertain = true
+		case folded == km.lower:
+			km.ci, km.ciKey, km.ciS, km.ciE = true, string(m.bytes()), m.valS, m.valE
+		}
+		return
+	}
+	if km.lower != "" && equalFoldLower(m.bytes(), km.lower) {
+		km.ci, km.ciKey, km.ciS, km.ciE = true, string(m.bytes()), m.valS, m.valE
+	}
+}
+
+// kelvinFold is Python's str.lower() of a non-ASCII key when the result can
+// be ASCII: U+212A KELVIN SIGN is the only non-ASCII character whose lower
+// case is ASCII ('k'; TestOnlyKelvinLowersToASCII checks this against the
+// interpreter). A key with any other non-ASCII character can equal no ASCII
+// key case-insensitively: folded is "" then. ok is false when the key's
+// text is not valid UTF-8.
+func kelvinFold(m *member) (folded string, ok bool) {
+	if m.bad {
+		return "", false
+	}
+	b := m.bytes()
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		switch {
+		case r < 0x80:
+			out = append(out, lowerASCII(byte(r)))
+		case r == 0x212A:
+			out = append(out, 'k')
+		default:
+			return "", true
+		}
+	}
+	return string(out), true
+}
+
+// result is the value's span, or clMissing, or clUnknown.
+func (km *keyMatch) result() (class, int, int) {
+	switch {
+	case km.exact:
+		return clKnown, km.exS, km.exE
+	case km.lower == "" || km.uncertain:
+		return clUnknown, 0, 0
+	case km.ci:
+		return clKnown, km.ciS, km.ciE
+	}
+	return clMissing, 0, 0
+}
+
+// clKnown marks a found value in keyMatch.result; the caller classifies it.
+const clKnown = clUnknown + 1

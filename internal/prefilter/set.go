@@ -1,0 +1,415 @@
+package prefilter
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Set is the compiled prefilters of a group of rules. It is safe for
+// concurrent use.
+type Set struct {
+	paths   []pathNode // paths[0] is the event itself
+	byPath  map[string]int
+	rules   []*ruleFilter // by rule index; nil: no prefilter
+	indexes []*index
+	scratch sync.Pool
+}
+
+// pathNode is one step of a path trie shared by all conditions: every
+// distinct path is resolved at most once per event.
+type pathNode struct {
+	key      string
+	lower    string // ASCII lower case of key, "" when key is not ASCII
+	parent   int
+	children []int
+}
+
+type ruleFilter struct {
+	cond  Cond
+	root  *node
+	rest  *node // what remains to check once the index admitted the rule
+	index int   // into Set.indexes, or -1
+}
+
+// index maps the string value at one path to the rules that require it:
+// for most rules the event's eventType alone names the few that can match.
+type index struct {
+	path    int
+	byValue map[string][]int
+	rules   []int // every rule of this index, for values Go cannot read
+}
+
+// Build compiles the conditions of rules (by rule index). Rules without an
+// entry, or whose condition is "true", always pass.
+func Build(conds map[int]Cond) *Set {
+	s := &Set{paths: []pathNode{{parent: -1}}, byPath: map[string]int{}}
+	maxRule := -1
+	for r := range conds {
+		maxRule = max(maxRule, r)
+	}
+	s.rules = make([]*ruleFilter, maxRule+1)
+	ids := make([]int, 0, len(conds))
+	for r := range conds {
+		if r >= 0 {
+			ids = append(ids, r)
+		}
+	}
+	sort.Ints(ids)
+	keys := map[int]map[string]keyValues{}
+	popularity := map[string]int{}
+	for _, r := range ids {
+		c := conds[r]
+		root := s.compile(c)
+		if root.op == opTrue || root.op == opUnknown {
+			continue
+		}
+		s.rules[r] = &ruleFilter{cond: c, root: root, rest: root, index: -1}
+		k := indexKeys(c)
+		keys[r] = k
+		for p := range k {
+			popularity[p]++
+		}
+	}
+	byKey := map[string]int{}
+	for _, r := range ids {
+		rf := s.rules[r]
+		if rf == nil || len(keys[r]) == 0 {
+			continue
+		}
+		// Share indexes: each rule uses the path most rules can be indexed by.
+		best := ""
+		for p := range keys[r] {
+			if best == "" || popularity[p] > popularity[best] || (popularity[p] == popularity[best] && p < best) {
+				best = p
+			}
+		}
+		kv := keys[r][best]
+		at, ok := byKey[best]
+		if !ok {
+			at = len(s.indexes)
+			byKey[best] = at
+			s.indexes = append(s.indexes, &index{path: s.pathID(kv.path), byValue: map[string][]int{}})
+		}
+		ix := s.indexes[at]
+		for _, v := range kv.values {
+			ix.byValue[v] = append(ix.byValue[v], r)
+		}
+		ix.rules = append(ix.rules, r)
+		rf.index = at
+		rf.rest = s.compile(withoutConjunct(rf.cond, kv.conjunct))
+	}
+	n := len(s.paths)
+	nr := len(s.rules)
+	s.scratch.New = func() any {
+		return &scratch{set: s, slots: make([]slot, n), marks: make([]uint32, nr)}
+	}
+	return s
+}
+
+// pathID returns the trie node of path, adding it.
+func (s *Set) pathID(path []string) int {
+	key := strings.Join(path, "\x00")
+	if id, ok := s.byPath[key]; ok {
+		return id
+	}
+	parent := 0
+	if len(path) > 1 {
+		parent = s.pathID(path[:len(path)-1])
+	}
+	id := len(s.paths)
+	s.paths = append(s.paths, pathNode{key: path[len(path)-1], lower: lowerKey(path[len(path)-1]), parent: parent})
+	s.paths[parent].children = append(s.paths[parent].children, id)
+	s.byPath[key] = id
+	return id
+}
+
+// wholeCond marks a keyValues that is the whole condition.
+const wholeCond = -2
+
+// keyValues says: the condition implies that the value at path is one of
+// values (strings compared exactly, no transform).
+type keyValues struct {
+	path     []string
+	values   []string
+	conjunct int // index of the top-level conjunct that says so, wholeCond, or -1
+}
+
+// indexKeys finds the paths whose exact string value the condition
+// requires: eq/in atoms with string literals, through and (any conjunct)
+// and or (the same path in every branch, values united).
+func indexKeys(c Cond) map[string]keyValues {
+	switch c.Op {
+	case "eq", "in":
+		if len(c.Transform) > 0 || len(c.Path) == 0 {
+			return nil
+		}
+		raw := c.Values
+		if c.Op == "eq" {
+			raw = []json.RawMessage{c.Value}
+		}
+		var vals []string
+		for _, v := range raw {
+			l, ok := parseLit(v)
+			if !ok || l.kind != litString {
+				return nil
+			}
+			vals = append(vals, l.s)
+		}
+		return map[string]keyValues{strings.Join(c.Path, "\x00"): {path: c.Path, values: vals, conjunct: wholeCond}}
+	case "and":
+		out := map[string]keyValues{}
+		for i, a := range c.Args {
+			for p, kv := range indexKeys(a) {
+				if prev, ok := out[p]; ok {
+					kv.values = intersect(prev.values, kv.values)
+					kv.conjunct = -1
+				} else if a.Op == "eq" || a.Op == "in" {
+					kv.conjunct = i
+				} else {
+					kv.conjunct = -1
+				}
+				out[p] = kv
+			}
+		}
+		return out
+	case "or":
+		var out map[string]keyValues
+		for i, a := range c.Args {
+			k := indexKeys(a)
+			if i == 0 {
+				out = k
+				continue
+			}
+			for p, kv := range out {
+				other, ok := k[p]
+				if !ok {
+					delete(out, p)
+					continue
+				}
+				kv.values = union(kv.values, other.values)
+				kv.conjunct = -1
+				out[p] = kv
+			}
+		}
+		for p, kv := range out {
+			kv.conjunct = -1
+			out[p] = kv
+		}
+		return out
+	}
+	return nil
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, y := range b {
+		found := false
+		for _, x := range out {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// withoutConjunct drops the i-th conjunct of a top-level and, or the whole
+// condition (wholeCond): the index checked it already. With -1 the
+// condition stays whole.
+func withoutConjunct(c Cond, i int) Cond {
+	if i == wholeCond {
+		return True
+	}
+	if c.Op != "and" || i < 0 || i >= len(c.Args) {
+		return c
+	}
+	rest := Cond{Op: "and"}
+	rest.Args = append(append(rest.Args, c.Args[:i]...), c.Args[i+1:]...)
+	return rest
+}
+
+// slot is a path's resolution for the current event.
+type slot struct {
+	gen     uint32
+	scanned uint32 // gen when the children of this object were resolved
+	v       value
+}
+
+// scratch is the per-call state: the event, resolved paths, rule marks.
+type scratch struct {
+	set   *Set
+	ev    []byte
+	gen   uint32
+	slots []slot
+	marks []uint32
+	kms   []keyMatch
+}
+
+func (sc *scratch) reset(ev []byte) {
+	sc.ev = ev
+	sc.gen++
+	if sc.gen == 0 { // wrapped: forget every stamp
+		for i := range sc.slots {
+			sc.slots[i] = slot{}
+		}
+		for i := range sc.marks {
+			sc.marks[i] = 0
+		}
+		sc.gen = 1
+	}
+}
+
+// resolve returns the value at path node id, resolving each object's wanted
+// children in one pass over it.
+func (sc *scratch) resolve(id int) value {
+	sl := &sc.slots[id]
+	if sl.gen == sc.gen {
+		return sl.v
+	}
+	if id == 0 {
+		// The event object: its members are scanned when needed (members
+		// reports text that ends early); its end is not needed.
+		i := skipWS(sc.ev, 0)
+		v := value{cl: clUnknown}
+		if i < len(sc.ev) && sc.ev[i] == '{' {
+			v = value{cl: clObject, s: i, e: len(sc.ev)}
+		}
+		sl.gen, sl.v = sc.gen, v
+		return v
+	}
+	pid := sc.set.paths[id].parent
+	parent := sc.resolve(pid)
+	switch parent.cl {
+	case clObject:
+		sc.scanChildren(pid, parent)
+		return sc.slots[id].v
+	case clUnknown:
+		sl.gen, sl.v = sc.gen, value{cl: clUnknown}
+	default:
+		sl.gen, sl.v = sc.gen, value{cl: clMissing}
+	}
+	return sl.v
+}
+
+func (sc *scratch) scanChildren(pid int, obj value) {
+	psl := &sc.slots[pid]
+	if psl.scanned == sc.gen {
+		return
+	}
+	psl.scanned = sc.gen
+	kids := sc.set.paths[pid].children
+	kms := sc.kms[:0]
+	for _, k := range kids {
+		kms = append(kms, keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower})
+	}
+	sc.kms = kms
+	ok := members(sc.ev, obj.s, func(m *member) bool {
+		for i := range kms {
+			kms[i].see(m)
+		}
+		return true
+	})
+	for i, k := range kids {
+		v := value{cl: clUnknown}
+		if ok {
+			switch r, s, e := kms[i].result(); r {
+			case clKnown:
+				v = value{cl: classify(sc.ev, s), s: s, e: e}
+			case clMissing:
+				v = value{cl: clMissing}
+			}
+		}
+		sc.slots[k] = slot{gen: sc.gen, scanned: sc.slots[k].scanned, v: v}
+	}
+}
+
+// Candidates appends to dst the rules of rules (indexes as given to Build)
+// that may match event: those without a prefilter, and those whose
+// condition holds or cannot be decided on event, in the order given.
+func (s *Set) Candidates(event []byte, rules []int, dst []int) []int {
+	if s == nil {
+		return append(dst, rules...)
+	}
+	sc := s.scratch.Get().(*scratch)
+	defer s.scratch.Put(sc)
+	sc.reset(event)
+	for _, ix := range s.indexes {
+		v := sc.resolve(ix.path)
+		var admitted []int
+		switch v.cl {
+		case clUnknown:
+			admitted = ix.rules
+		case clString:
+			body := event[v.s+1 : v.e-1]
+			if bytes.IndexByte(body, '\\') < 0 {
+				admitted = ix.byValue[string(body)]
+			} else if d, ok := decodeString(body); ok {
+				admitted = ix.byValue[d]
+			} else {
+				admitted = ix.rules
+			}
+		}
+		for _, r := range admitted {
+			sc.marks[r] = sc.gen
+		}
+	}
+	for _, r := range rules {
+		if r < 0 || r >= len(s.rules) || s.rules[r] == nil {
+			dst = append(dst, r)
+			continue
+		}
+		rf := s.rules[r]
+		if rf.index >= 0 && sc.marks[r] != sc.gen {
+			continue
+		}
+		if sc.eval(rf.rest) != fls {
+			dst = append(dst, r)
+		}
+	}
+	sc.ev = nil
+	return dst
+}
+
+// Has reports whether rule r has a prefilter (a condition other than true).
+func (s *Set) Has(r int) bool {
+	return s != nil && r >= 0 && r < len(s.rules) && s.rules[r] != nil
+}
+
+// Eval decides the condition of rule r on event: true (or undecidable)
+// means the rule must run. Rules without a prefilter are always true.
+func (s *Set) Eval(r int, event []byte) bool {
+	return len(s.Candidates(event, []int{r}, nil)) == 1
+}
+
+// Indexed reports the path by which rule r is indexed, if any.
+func (s *Set) Indexed(r int) (path []string, ok bool) {
+	if !s.Has(r) || s.rules[r].index < 0 {
+		return nil, false
+	}
+	id := s.indexes[s.rules[r].index].path
+	for id > 0 {
+		path = append([]string{s.paths[id].key}, path...)
+		id = s.paths[id].parent
+	}
+	return path, true
+}
