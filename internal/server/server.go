@@ -165,6 +165,7 @@ func (s *Server) loadDetections(ctx context.Context) error {
 		SnapshotDir: filepath.Join(s.cfg.DataDir, "snapshots"),
 		Enabled:     s.enabled,
 		Logger:      s.log,
+		Metrics:     s.metrics,
 	})
 	return err
 }
