@@ -39,6 +39,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestCmd(), newValidateCmd(), newDebugCmd(), newInitCmd(), newGenCmd(), newOktaSimCmd(), newSchemaCmd(), newIngestCmd(), newUpCmd(), newConfigCmd(), newAlertsCmd(), newSourcesCmd(), newDestinationsCmd(), newBenchCmd(), newQueryCmd(), newSearchCmd())
+	root.AddCommand(newTestCmd(), newValidateCmd(), newDebugCmd(), newInitCmd(), newGenCmd(), newOktaSimCmd(), newSchemaCmd(), newIngestCmd(), newUpCmd(), newConfigCmd(), newAlertsCmd(), newSourcesCmd(), newDestinationsCmd(), newBenchCmd(), newQueryCmd(), newSearchCmd(), newReplayCmd())
 	return root
 }

@@ -87,6 +87,8 @@ type Server struct {
 	LogTypes func() []string
 	// Lake runs SQL queries and indicator searches (query.go); nil → 501.
 	Lake Lake
+	// Scheduler runs scheduled queries, correlation rules and replays (scheduled.go); nil → 501.
+	Scheduler Scheduler
 
 	writeMu sync.Mutex // one change of sources or destinations at a time: ids stay unique, a delete cannot race a change
 }
@@ -123,6 +125,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.destinationRoutes(handle)
 	s.importRoutes(handle)
 	s.queryRoutes(handle)
+	s.scheduledRoutes(handle)
 }
 
 // httpError is an error with a status code for the client.

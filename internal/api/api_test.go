@@ -132,7 +132,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 func readSource() (string, error) {
 	var all strings.Builder
-	for _, name := range []string{"api.go", "sources.go", "destinations.go", "import.go", "query.go"} {
+	for _, name := range []string{"api.go", "sources.go", "destinations.go", "import.go", "query.go", "scheduled.go"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return "", err

@@ -72,5 +72,8 @@ func (s *Server) Reload() {
 	for _, p := range reported {
 		s.log.Warn("detection problem (the previous version keeps running)", "problem", p)
 	}
+	if s.sched != nil {
+		s.sched.Replan() // scheduled rules and correlation rules follow at once
+	}
 	s.log.Info("detections reloaded", "detections", len(s.engine.Detections()), "problems", len(reported))
 }

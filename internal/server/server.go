@@ -35,6 +35,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pipeline"
 	"github.com/prowl-siem/prowl/internal/pyrt"
+	"github.com/prowl-siem/prowl/internal/scheduler"
 	"github.com/prowl-siem/prowl/internal/sources"
 	"github.com/prowl-siem/prowl/internal/sources/httpsrc"
 	"github.com/prowl-siem/prowl/internal/store"
@@ -51,6 +52,7 @@ type Server struct {
 	reg      *logtypes.Registry
 	lake     *lake.Lake
 	querier  *lake.Querier
+	sched    *scheduler.Scheduler // nil until startScheduler (or when it could not start)
 	engine   *engine.Engine
 	alerts   *alerts.Manager
 	dispatch *destinations.Dispatcher
@@ -218,6 +220,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.goRun("drop-off alarm", func() error { s.watchDropOffs(ctx); return nil })
 	s.goRun("truncate", func() error { s.truncateLog(ctx); return nil })
+	s.startScheduler(ctx)
 	if len(s.cfg.Detections) > 0 {
 		s.goRun("detections watcher", func() error { return s.watchDetections(ctx) })
 	}
@@ -249,7 +252,8 @@ func (s *Server) startHTTP() error {
 	(&api.Server{Alerts: s.store, Detections: detectionsView{s}, Token: s.cfg.AdminToken, Health: s.health, Logger: s.log,
 		Sources: s.store, Runner: sourceRunner{s}, Reprocess: s.pipe, Ingest: s.pipe, LogTypes: s.reg.Names,
 		ImportMaxBytes: int64(s.cfg.ImportMaxMB) << 20,
-		Destinations:   s.store, Tester: s.dispatch, Deliveries: s.store, Lake: lakeAPI{s.querier}}).Routes(mux)
+		Destinations:   s.store, Tester: s.dispatch, Deliveries: s.store, Lake: lakeAPI{s.querier},
+		Scheduler: schedulerAPI{s}}).Routes(mux)
 	mux.Handle("/ingest/", s.ingest)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", s.cfg.Listen)

@@ -180,6 +180,34 @@ CREATE TABLE alert_notifications (
 	alert_id TEXT PRIMARY KEY
 );
 `,
+	// 5: the scheduler: the run history of scheduled queries and
+	// correlation rules, and the correlation results already alerted on
+	// (so that a restart or an overlapping window does not alert again).
+	`
+CREATE TABLE scheduled_runs (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	kind         TEXT NOT NULL,               -- query or correlation
+	name         TEXT NOT NULL,               -- QueryName or the correlation rule's RuleID
+	trigger      TEXT NOT NULL,               -- schedule or manual
+	scheduled_at INTEGER,
+	started_at   INTEGER NOT NULL,
+	finished_at  INTEGER,
+	status       TEXT NOT NULL,               -- running, ok, error, timeout
+	rows         INTEGER NOT NULL DEFAULT 0,
+	truncated    INTEGER NOT NULL DEFAULT 0,
+	matches      INTEGER NOT NULL DEFAULT 0,
+	alerts       INTEGER NOT NULL DEFAULT 0,
+	error        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX scheduled_runs_by_name ON scheduled_runs (kind, name, id);
+CREATE TABLE correlation_seen (
+	rule_id TEXT NOT NULL,
+	key     TEXT NOT NULL,                    -- r:<result ID> or m:<alert ID>/<row ID> of a contributing match
+	expires INTEGER NOT NULL,                 -- Unix ns after which no run's window reaches it
+	PRIMARY KEY (rule_id, key)
+);
+CREATE INDEX correlation_seen_expiry ON correlation_seen (expires);
+`,
 }
 
 // SchemaVersion is the schema version this build writes.
