@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -24,10 +23,7 @@ type apiDestination struct {
 }
 
 type apiDestinationType struct {
-	Type    string     `json:"type"`
-	Name    string     `json:"name"`
-	Summary string     `json:"summary"`
-	Fields  []apiField `json:"fields"`
+	apiComponentType
 }
 
 func newDestinationsCmd() *cobra.Command {
@@ -53,71 +49,19 @@ func orAll(list []string) string {
 }
 
 func newDestinationsListCmd(c *client) *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List destinations",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Destinations []apiDestination `json:"destinations"`
-			}
-			if err := c.do("GET", "/api/v1/destinations", nil, &out); err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				return printJSON(w, out.Destinations)
-			}
-			tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTYPE\tENABLED\tSEVERITIES\tALERT TYPES\tSECRETS\tNAME")
-			for _, d := range out.Destinations {
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", d.ID, d.Type, d.Enabled, orAll(d.Severities), orAll(d.AlertTypes),
-					strings.Join(d.Secrets, ","), termsafe.Escape(d.Name))
-			}
-			tw.Flush()
-			fmt.Fprintf(w, "%d %s\n", len(out.Destinations), plural(len(out.Destinations), "destination", "destinations"))
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
-	return cmd
+	return newComponentListCmd(c, destinationKind, "List destinations", "ID\tTYPE\tENABLED\tSEVERITIES\tALERT TYPES\tSECRETS\tNAME",
+		func(d apiDestination) string {
+			return fmt.Sprintf("%s\t%s\t%v\t%s\t%s\t%s\t%s", d.ID, d.Type, d.Enabled, orAll(d.Severities), orAll(d.AlertTypes),
+				strings.Join(d.Secrets, ","), termsafe.Escape(d.Name))
+		})
 }
 
 func (c *client) destinationTypes() ([]apiDestinationType, error) {
-	var out struct {
-		Types []apiDestinationType `json:"types"`
-	}
-	err := c.do("GET", "/api/v1/destination-types", nil, &out)
-	return out.Types, err
+	return getList[apiDestinationType](c, destinationKind.typesPath, "types")
 }
 
 func newDestinationsTypesCmd(c *client) *cobra.Command {
-	return &cobra.Command{
-		Use:   "types [TYPE]",
-		Short: "Show the destination types and their settings (for --set and --secret)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			types, err := c.destinationTypes()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			found := false
-			for _, t := range types {
-				if len(args) == 1 && t.Type != args[0] {
-					continue
-				}
-				found = true
-				fmt.Fprintf(w, "%s: %s\n  %s\n", t.Type, t.Name, t.Summary)
-				printFields(w, t.Fields)
-			}
-			if !found {
-				return fmt.Errorf("no destination type %q", args[0])
-			}
-			return nil
-		},
-	}
+	return newComponentTypesCmd[apiDestinationType](c, destinationKind, "Show the destination types and their settings (for --set and --secret)")
 }
 
 func newDestinationsAddCmd(c *client) *cobra.Command {
@@ -145,19 +89,11 @@ secrets (Slack and Teams webhook URLs, the PagerDuty routing key, webhook signin
 			if err != nil {
 				return err
 			}
-			var fields []apiField
-			var names []string
-			found := false
-			for _, t := range types {
-				names = append(names, t.Type)
-				if t.Type == typ {
-					fields, found = t.Fields, true
-				}
+			spec, err := findType(destinationKind, types, typ)
+			if err != nil {
+				return err
 			}
-			if !found {
-				return fmt.Errorf("no destination type %q (types: %s)", typ, strings.Join(names, ", "))
-			}
-			settings, err := setValues(sets, fields)
+			settings, err := setValues(sets, spec.Fields)
 			if err != nil {
 				return err
 			}
@@ -166,20 +102,14 @@ secrets (Slack and Teams webhook URLs, the PagerDuty routing key, webhook signin
 				return err
 			}
 			body := map[string]any{"type": typ, "name": name, "settings": settings, "enabled": !disabled}
-			if id != "" {
-				body["id"] = id
-			}
 			if len(severities) > 0 {
 				body["severities"] = severities
 			}
 			if len(alertTypes) > 0 {
 				body["alert_types"] = alertTypes
 			}
-			if len(sec) > 0 {
-				body["secrets"] = sec
-			}
 			var d apiDestination
-			if err := c.do("POST", "/api/v1/destinations", body, &d); err != nil {
+			if err := c.createComponent(destinationKind, body, id, sec, &d); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -201,8 +131,7 @@ secrets (Slack and Teams webhook URLs, the PagerDuty routing key, webhook signin
 	f.StringVar(&id, "id", "", "destination id for OutputIds (default: made from the name)")
 	f.StringSliceVar(&severities, "severity", nil, "severities routed here by default, e.g. high,critical (default all)")
 	f.StringSliceVar(&alertTypes, "alert-types", nil, "RULE, RULE_ERROR, SYSTEM (default all)")
-	f.StringArrayVar(&sets, "set", nil, "a setting, KEY=VALUE (repeatable)")
-	f.StringArrayVar(&secrets, "secret", nil, "a secret, NAME=@FILE, NAME=@- or NAME=env:VARIABLE (repeatable)")
+	addSettingFlags(cmd, &sets, &secrets)
 	f.BoolVar(&disabled, "disabled", false, "save it without delivering to it")
 	f.BoolVar(&test, "test", false, "send a test alert once added")
 	return cmd
@@ -246,18 +175,5 @@ func newDestinationsTestCmd(c *client) *cobra.Command {
 }
 
 func newDestinationsDeleteCmd(c *client) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete ID...",
-		Short: "Delete destinations and their secrets",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, id := range args {
-				if err := c.do("DELETE", "/api/v1/destinations/"+url.PathEscape(id), nil, nil); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted destination %s\n", id)
-			}
-			return nil
-		},
-	}
+	return newComponentDeleteCmd(c, destinationKind, "Delete destinations and their secrets")
 }

@@ -31,12 +31,9 @@ type apiField struct {
 }
 
 type apiSourceType struct {
-	Type     string     `json:"type"`
-	Name     string     `json:"name"`
-	Summary  string     `json:"summary"`
-	LogTypes []string   `json:"log_types"`
-	Push     bool       `json:"push"`
-	Fields   []apiField `json:"fields"`
+	apiComponentType
+	LogTypes []string `json:"log_types"`
+	Push     bool     `json:"push"`
 }
 
 type apiSource struct {
@@ -94,71 +91,19 @@ func ago(t *time.Time) string {
 }
 
 func newSourcesListCmd(c *client) *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List sources with their health",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Sources []apiSource `json:"sources"`
-			}
-			if err := c.do("GET", "/api/v1/sources", nil, &out); err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				return printJSON(w, out.Sources)
-			}
-			tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tTYPE\tENABLED\tEVENTS\tQUARANTINED\tLAST EVENTS\tLABEL\tLAST ERROR")
-			for _, s := range out.Sources {
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%d\t%s\t%s\t%s\n", s.ID, s.Type, s.Enabled, s.Health.Events, s.Quarantined,
-					ago(s.Health.LastIngestAt), termsafe.Escape(truncate(s.Label, 40)), termsafe.Escape(truncate(s.Health.LastError, 60)))
-			}
-			tw.Flush()
-			fmt.Fprintf(w, "%d %s\n", len(out.Sources), plural(len(out.Sources), "source", "sources"))
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
-	return cmd
+	return newComponentListCmd(c, sourceKind, "List sources with their health", "ID\tTYPE\tENABLED\tEVENTS\tQUARANTINED\tLAST EVENTS\tLABEL\tLAST ERROR",
+		func(s apiSource) string {
+			return fmt.Sprintf("%s\t%s\t%v\t%d\t%d\t%s\t%s\t%s", s.ID, s.Type, s.Enabled, s.Health.Events, s.Quarantined,
+				ago(s.Health.LastIngestAt), termsafe.Escape(truncate(s.Label, 40)), termsafe.Escape(truncate(s.Health.LastError, 60)))
+		})
 }
 
 func (c *client) sourceTypes() ([]apiSourceType, error) {
-	var out struct {
-		Types []apiSourceType `json:"types"`
-	}
-	err := c.do("GET", "/api/v1/source-types", nil, &out)
-	return out.Types, err
+	return getList[apiSourceType](c, sourceKind.typesPath, "types")
 }
 
 func newSourcesTypesCmd(c *client) *cobra.Command {
-	return &cobra.Command{
-		Use:   "types [TYPE]",
-		Short: "Show the source types and their settings (for --set and --secret)",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			types, err := c.sourceTypes()
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			found := false
-			for _, t := range types {
-				if len(args) == 1 && t.Type != args[0] {
-					continue
-				}
-				found = true
-				fmt.Fprintf(w, "%s: %s\n  %s\n", t.Type, t.Name, t.Summary)
-				printFields(w, t.Fields)
-			}
-			if !found {
-				return fmt.Errorf("no source type %q", args[0])
-			}
-			return nil
-		},
-	}
+	return newComponentTypesCmd[apiSourceType](c, sourceKind, "Show the source types and their settings (for --set and --secret)")
 }
 
 func printFields(w io.Writer, fields []apiField) {
@@ -274,16 +219,9 @@ For http, --token-file and --token-env set the token clients must send.`,
 			if err != nil {
 				return err
 			}
-			var spec *apiSourceType
-			var names []string
-			for i := range types {
-				names = append(names, types[i].Type)
-				if types[i].Type == typ {
-					spec = &types[i]
-				}
-			}
-			if spec == nil {
-				return fmt.Errorf("no source type %q (types: %s)", typ, strings.Join(names, ", "))
+			spec, err := findType(sourceKind, types, typ)
+			if err != nil {
+				return err
 			}
 			if label == "" {
 				return fmt.Errorf("--label is required: the source's display name, e.g. \"Okta prod\"")
@@ -337,17 +275,11 @@ For http, --token-file and --token-env set the token clients must send.`,
 				sec[main] = v
 			}
 			body := map[string]any{"type": typ, "label": label, "config": config, "enabled": !disabled}
-			if id != "" {
-				body["id"] = id
-			}
 			if len(logTypes) > 0 {
 				body["log_types"] = logTypes
 			}
-			if len(sec) > 0 {
-				body["secrets"] = sec
-			}
 			var s apiSource
-			if err := c.do("POST", "/api/v1/sources", body, &s); err != nil {
+			if err := c.createComponent(sourceKind, body, id, sec, &s); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -374,8 +306,7 @@ For http, --token-file and --token-env set the token clients must send.`,
 	f.StringVar(&label, "label", "", "display name (required)")
 	f.StringVar(&id, "id", "", "source id (default: made from the label)")
 	f.StringSliceVar(&logTypes, "log-type", nil, "log types the source emits (default: the type's)")
-	f.StringArrayVar(&sets, "set", nil, "a setting, KEY=VALUE (repeatable)")
-	f.StringArrayVar(&secrets, "secret", nil, "a secret, NAME=@FILE, NAME=@- or NAME=env:VARIABLE (repeatable)")
+	addSettingFlags(cmd, &sets, &secrets)
 	f.BoolVar(&disabled, "disabled", false, "save the source without starting it")
 	f.StringVar(&subdomain, "subdomain", "", "okta: the org's subdomain (acme for acme.okta.com)")
 	f.StringVar(&domain, "domain", "", "okta: okta.com (default), oktapreview.com or okta-emea.com")
@@ -487,20 +418,7 @@ func showQuarantine(w io.Writer, c *client, path, title string, limit int, forma
 }
 
 func newSourcesDeleteCmd(c *client) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete ID...",
-		Short: "Stop and delete sources with their secrets and checkpoints (quarantined events are kept)",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, id := range args {
-				if err := c.do("DELETE", "/api/v1/sources/"+url.PathEscape(id), nil, nil); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted source %s\n", id)
-			}
-			return nil
-		},
-	}
+	return newComponentDeleteCmd(c, sourceKind, "Stop and delete sources with their secrets and checkpoints (quarantined events are kept)")
 }
 
 func newSourcesReprocessCmd(c *client) *cobra.Command {

@@ -140,14 +140,7 @@ type destinationBody struct {
 }
 
 func (s *Server) destinationTaken(ctx context.Context, id string) (bool, error) {
-	_, err := s.Destinations.GetDestination(ctx, id)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	}
-	return false, err
+	return exists(ctx, id, s.Destinations.GetDestination)
 }
 
 func upper(list []string) []string {
@@ -169,7 +162,6 @@ func (s *Server) createDestination(w http.ResponseWriter, r *http.Request) error
 	ctx := r.Context()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var problems []fieldProblem
 	c := destinations.Config{Enabled: true, Settings: json.RawMessage("{}")}
 	if body.Name != nil {
 		c.Name = strings.TrimSpace(*body.Name)
@@ -183,32 +175,17 @@ func (s *Server) createDestination(w http.ResponseWriter, r *http.Request) error
 	if body.AlertTypes != nil {
 		c.AlertTypes = upper(*body.AlertTypes)
 	}
-	if len(body.Settings) > 0 && string(body.Settings) != "null" {
+	if isGiven(body.Settings) {
 		c.Settings = body.Settings
 	}
 	if body.Enabled != nil {
 		c.Enabled = *body.Enabled
 	}
-	if body.ID != nil && *body.ID != "" {
-		c.ID = *body.ID
-		if !idRE.MatchString(c.ID) {
-			problems = append(problems, fieldProblem{"id", fmt.Sprintf("%q is not an id: use 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", c.ID)})
-		} else if taken, err := s.destinationTaken(ctx, c.ID); err != nil {
-			return err
-		} else if taken {
-			return &httpError{status: http.StatusConflict, msg: fmt.Sprintf("id: a destination %q exists already", c.ID)}
-		}
-	} else if c.Name != "" {
-		base := slug(c.Name)
-		if base == "" {
-			base = "destination"
-		}
-		id, err := uniqueID(ctx, base, s.destinationTaken)
-		if err != nil {
-			return err
-		}
-		c.ID = id
+	id, problems, err := idPolicy{kind: "destination", taken: s.destinationTaken}.newID(ctx, body.ID, c.Name, "")
+	if err != nil {
+		return err
 	}
+	c.ID = id
 	secrets := map[string][]byte{}
 	if len(problems) == 0 {
 		problems = s.checkDestination(ctx, c, body.Secrets, secrets, false)
@@ -216,11 +193,8 @@ func (s *Server) createDestination(w http.ResponseWriter, r *http.Request) error
 	if len(problems) > 0 {
 		return invalid("invalid destination", problems)
 	}
-	if err := s.Destinations.PutDestination(ctx, c); err != nil {
-		return err
-	}
-	if err := s.saveSecrets(ctx, s.Destinations, store.DestinationSecretOwner(c.ID), secrets); err != nil {
-		s.Destinations.DeleteDestination(context.WithoutCancel(ctx), c.ID)
+	if err := saveNew(ctx, s, s.Destinations, c, c.ID, store.DestinationSecretOwner(c.ID), secrets,
+		s.Destinations.PutDestination, s.Destinations.DeleteDestination); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/destinations/"+c.ID)
@@ -295,14 +269,11 @@ func (s *Server) patchDestination(w http.ResponseWriter, r *http.Request) error 
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var body destinationBody
-	if err := readJSON(r, &body); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	old, err := s.Destinations.GetDestination(ctx, r.PathValue("id"))
+	old, err := readChange(r, &body, s.Destinations.GetDestination)
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
 	var problems []fieldProblem
 	if body.ID != nil && *body.ID != old.ID {
 		problems = append(problems, fieldProblem{"id", "cannot change: rules name destinations by id; create a new one instead"})
@@ -323,14 +294,7 @@ func (s *Server) patchDestination(w http.ResponseWriter, r *http.Request) error 
 	if body.Enabled != nil {
 		c.Enabled = *body.Enabled
 	}
-	if len(body.Settings) > 0 && string(body.Settings) != "null" {
-		merged, err := mergeObject(old.Settings, body.Settings)
-		if err != nil {
-			problems = append(problems, fieldProblem{"settings", err.Error()})
-		} else {
-			c.Settings = merged
-		}
-	}
+	problems = mergeGiven(problems, "settings", &c.Settings, body.Settings)
 	secrets := map[string][]byte{}
 	if len(problems) == 0 {
 		problems = s.checkDestination(ctx, c, body.Secrets, secrets, true)

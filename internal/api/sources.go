@@ -335,14 +335,7 @@ func uniqueID(ctx context.Context, base string, taken func(ctx context.Context, 
 func reservedSourceID(id string) bool { return id == "import" }
 
 func (s *Server) sourceTaken(ctx context.Context, id string) (bool, error) {
-	_, err := s.Sources.GetSource(ctx, id)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	}
-	return false, err
+	return exists(ctx, id, s.Sources.GetSource)
 }
 
 func (s *Server) createSource(w http.ResponseWriter, r *http.Request) error {
@@ -360,7 +353,6 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 
-	var problems []fieldProblem
 	rec := store.SourceRecord{Enabled: true, Config: json.RawMessage("{}")}
 	if body.Type != nil {
 		rec.Type = strings.TrimSpace(*body.Type)
@@ -371,68 +363,31 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) error {
 	if body.LogTypes != nil {
 		rec.LogTypes = *body.LogTypes
 	}
-	if len(body.Config) > 0 && string(body.Config) != "null" {
+	if isGiven(body.Config) {
 		rec.Config = body.Config
 	}
 	if body.Enabled != nil {
 		rec.Enabled = *body.Enabled
 	}
-	if body.ID != nil && *body.ID != "" {
-		rec.ID = *body.ID
-		switch {
-		case !idRE.MatchString(rec.ID):
-			problems = append(problems, fieldProblem{"id", fmt.Sprintf("%q is not an id: use 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", rec.ID)})
-		case reservedSourceID(rec.ID):
-			problems = append(problems, fieldProblem{"id", fmt.Sprintf("%q is reserved for imports", rec.ID)})
-		default:
-			taken, err := s.sourceTaken(ctx, rec.ID)
-			if err != nil {
-				return err
-			}
-			if taken {
-				return &httpError{status: http.StatusConflict, msg: fmt.Sprintf("id: a source %q exists already", rec.ID)}
-			}
-		}
-	} else if rec.Label != "" {
-		base := slug(rec.Label)
-		if base == "" || reservedSourceID(base) {
-			base = slug(rec.Type + " " + rec.Label)
-		}
-		if base == "" {
-			base = "source"
-		}
-		id, err := uniqueID(ctx, base, s.sourceTaken)
-		if err != nil {
-			return err
-		}
-		rec.ID = id
+	ids := idPolicy{kind: "source", taken: s.sourceTaken, reserved: reservedSourceID, reservedMsg: "%q is reserved for imports"}
+	id, problems, err := ids.newID(ctx, body.ID, rec.Label, rec.Type+" "+rec.Label)
+	if err != nil {
+		return err
 	}
+	rec.ID = id
 	secrets := map[string][]byte{}
 	problems = append(problems, s.checkSource(ctx, &rec, body.Secrets, secrets, false)...)
 	if len(problems) > 0 {
 		return invalid("invalid source", problems)
 	}
-	if err := s.Sources.PutSource(ctx, rec); err != nil {
+	if err := saveNew(ctx, s, s.Sources, rec, rec.ID, rec.ID, secrets, s.Sources.PutSource, s.Sources.DeleteSource); err != nil {
 		return err
 	}
-	if err := s.saveSecrets(ctx, s.Sources, rec.ID, secrets); err != nil {
-		// Do not leave a source behind that cannot start.
-		s.Sources.DeleteSource(context.WithoutCancel(ctx), rec.ID)
-		return err
-	}
-	saved, err := s.Sources.GetSource(ctx, rec.ID)
+	v, err := s.startedView(ctx, rec.ID)
 	if err != nil {
 		return err
 	}
-	startErr := s.restartSource(ctx, saved)
-	v, err := s.sourceView(ctx, saved)
-	if err != nil {
-		return err
-	}
-	if startErr != nil {
-		v.StartError = startErr.Error()
-	}
-	w.Header().Set("Location", "/api/v1/sources/"+saved.ID)
+	w.Header().Set("Location", "/api/v1/sources/"+v.ID)
 	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
@@ -586,6 +541,24 @@ func (s *Server) restartSource(ctx context.Context, rec store.SourceRecord) erro
 	return s.Runner.Restart(ctx, rec)
 }
 
+// startedView (re)starts the saved source id and shows it, with the
+// error, if any, that kept it from starting.
+func (s *Server) startedView(ctx context.Context, id string) (sourceView, error) {
+	saved, err := s.Sources.GetSource(ctx, id)
+	if err != nil {
+		return sourceView{}, err
+	}
+	startErr := s.restartSource(ctx, saved)
+	v, err := s.sourceView(ctx, saved)
+	if err != nil {
+		return v, err
+	}
+	if startErr != nil {
+		v.StartError = startErr.Error()
+	}
+	return v, nil
+}
+
 func (s *Server) patchSource(w http.ResponseWriter, r *http.Request) error {
 	if s.Sources == nil {
 		return notConfigured("sources")
@@ -593,14 +566,11 @@ func (s *Server) patchSource(w http.ResponseWriter, r *http.Request) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var body sourceBody
-	if err := readJSON(r, &body); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	old, err := s.Sources.GetSource(ctx, r.PathValue("id"))
+	old, err := readChange(r, &body, s.Sources.GetSource)
 	if err != nil {
 		return err
 	}
+	ctx := r.Context()
 	var problems []fieldProblem
 	if body.ID != nil && *body.ID != old.ID {
 		problems = append(problems, fieldProblem{"id", "cannot change; create a new source instead"})
@@ -618,14 +588,7 @@ func (s *Server) patchSource(w http.ResponseWriter, r *http.Request) error {
 	if body.Enabled != nil {
 		rec.Enabled = *body.Enabled
 	}
-	if len(body.Config) > 0 && string(body.Config) != "null" {
-		merged, err := mergeObject(old.Config, body.Config)
-		if err != nil {
-			problems = append(problems, fieldProblem{"config", err.Error()})
-		} else {
-			rec.Config = merged
-		}
-	}
+	problems = mergeGiven(problems, "config", &rec.Config, body.Config)
 	secrets := map[string][]byte{}
 	if len(problems) == 0 {
 		problems = s.checkSource(ctx, &rec, body.Secrets, secrets, true)
@@ -657,17 +620,9 @@ func (s *Server) patchSource(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	saved, err := s.Sources.GetSource(ctx, rec.ID)
+	v, err := s.startedView(ctx, rec.ID)
 	if err != nil {
 		return err
-	}
-	startErr := s.restartSource(ctx, saved)
-	v, err := s.sourceView(ctx, saved)
-	if err != nil {
-		return err
-	}
-	if startErr != nil {
-		v.StartError = startErr.Error()
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

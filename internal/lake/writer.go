@@ -21,6 +21,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/prowl-siem/prowl/internal/batchrec"
+	"github.com/prowl-siem/prowl/internal/dirlock"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/wal"
 )
@@ -187,7 +188,9 @@ func Open(opts Options) (*Lake, error) {
 	if err := mkdirDurable(dir, opts.NoSync); err != nil {
 		return nil, fmt.Errorf("lake: %w", err)
 	}
-	lock, err := lockDir(dir)
+	// The lock keeps two writers (processes or Lakes in one process) out
+	// of one lake directory.
+	lock, err := dirlock.Lock(dir, "lake", "Lake")
 	if err != nil {
 		return nil, err
 	}

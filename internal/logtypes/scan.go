@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"time"
 	"unicode/utf8"
+
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 )
 
 // This file is the single-pass JSON scanner of the normalizer. It validates
@@ -14,17 +16,8 @@ import (
 // indicators and the event time, and recording the few edits the output
 // needs. It never builds a tree.
 
-func skipSpace(d []byte, i int) int {
-	for i < len(d) {
-		switch d[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
+// skipSpace skips JSON whitespace from i.
+func skipSpace(d []byte, i int) int { return jsonscan.SkipSpace(d, i) }
 
 // skipWS skips whitespace inside the event, noting that the output must be
 // compacted.
@@ -290,11 +283,6 @@ func (n *Normalizer) array(i int, elem *cnode, depth int) (int, *Rejection) {
 	}
 }
 
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
 // str scans a string whose opening quote is at d[i-1]. It returns the index
 // after the closing quote and whether the string has escapes.
 func (n *Normalizer) str(i int) (int, bool, *Rejection) {
@@ -304,10 +292,10 @@ func (n *Normalizer) str(i int) (int, bool, *Rejection) {
 		// Skip eight plain bytes (printable ASCII, no quote or backslash) at a time.
 		for i+8 <= len(d) {
 			x := binary.LittleEndian.Uint64(d[i:])
-			q := x ^ (lsb * '"')
-			b := x ^ (lsb * '\\')
-			special := ((q - lsb) &^ q) | ((b - lsb) &^ b) | (x - lsb*0x20) | x
-			special &= msb
+			q := x ^ (jsonscan.Lsb * '"')
+			b := x ^ (jsonscan.Lsb * '\\')
+			special := ((q - jsonscan.Lsb) &^ q) | ((b - jsonscan.Lsb) &^ b) | (x - jsonscan.Lsb*0x20) | x
+			special &= jsonscan.Msb
 			if special == 0 {
 				i += 8
 				continue
@@ -335,7 +323,7 @@ func (n *Normalizer) str(i int) (int, bool, *Rejection) {
 					return len(d), esc, n.eof(len(d))
 				}
 				for _, h := range d[i+2 : i+6] {
-					if !isHexDigit(h) {
+					if !jsonscan.IsHexDigit(h) {
 						return i, esc, n.reject(ReasonInvalidJSON, i, "malformed \\u escape at offset %d", i)
 					}
 				}
@@ -357,64 +345,11 @@ func (n *Normalizer) str(i int) (int, bool, *Rejection) {
 	}
 }
 
-func isHexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hexVal(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		default:
-			r |= rune(c - 'A' + 10)
-		}
-	}
-	return r
-}
-
 // unescape decodes the escapes of a validated string body into the
 // normalizer's scratch buffer. Lone surrogates become U+FFFD.
 func (n *Normalizer) unescape(s []byte) []byte {
-	out := n.unesc[:0]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hexVal(s[i+1 : i+5])
-			i += 4
-			if r >= 0xd800 && r < 0xdc00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-				if r2 := hexVal(s[i+3 : i+7]); r2 >= 0xdc00 && r2 < 0xe000 {
-					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
-					i += 6
-				}
-			}
-			out = utf8.AppendRune(out, r) // surrogates encode as U+FFFD
-		default:
-			out = append(out, s[i])
-		}
-	}
-	n.unesc = out
-	return out
+	n.unesc, _ = jsonscan.AppendUnescaped(n.unesc[:0], s)
+	return n.unesc
 }
 
 // scanNumber scans a JSON number at d[i]. ok is false when malformed; end

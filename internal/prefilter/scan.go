@@ -4,52 +4,24 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
-	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 )
 
 // The scanner reads JSON in place: it finds value boundaries without
 // building anything. Every function returns -1 when the text is not JSON
 // it can follow; callers turn that into "unknown".
 
-func skipWS(d []byte, i int) int {
-	for i < len(d) {
-		switch d[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// SWAR: find bytes of interest 8 at a time. hasByte has its lowest set bit
-// at the first byte of x equal to b (higher bits may be spurious).
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-func hasByte(x, b uint64) uint64 {
-	v := x ^ (lsb * b)
-	return (v - lsb) &^ v & msb
-}
+// skipWS skips JSON whitespace from i.
+func skipWS(d []byte, i int) int { return jsonscan.SkipSpace(d, i) }
 
 // skipString returns the index after the closing quote of the string whose
 // opening quote is at i.
 func skipString(d []byte, i int) int {
 	j := i + 1
 	for {
-		for j+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[j:])
-			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			j += 8
-		}
+		j = jsonscan.SkipToQuoteOrBackslash(d, j)
 		if j >= len(d) {
 			return -1
 		}
@@ -96,8 +68,8 @@ func skipValue(d []byte, i int) int {
 			for j+8 <= len(d) {
 				x := binary.LittleEndian.Uint64(d[j:])
 				// '[' ']' '{' '}' are 0x5b 0x5d 0x7b 0x7d: x|0x20 folds each pair.
-				y := x | (lsb * 0x20)
-				if m := hasByte(x, '"') | hasByte(y, '{') | hasByte(y, '}'); m != 0 {
+				y := x | (jsonscan.Lsb * 0x20)
+				if m := jsonscan.HasByte(x, '"') | jsonscan.HasByte(y, '{') | jsonscan.HasByte(y, '}'); m != 0 {
 					j += bits.TrailingZeros64(m) >> 3
 					break
 				}
@@ -110,14 +82,7 @@ func skipValue(d []byte, i int) int {
 			case '"': // the string, inline: quotes and backslashes, 8 bytes at a time
 				j++
 				for {
-					for j+8 <= len(d) {
-						x := binary.LittleEndian.Uint64(d[j:])
-						if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
-							j += bits.TrailingZeros64(m) >> 3
-							break
-						}
-						j += 8
-					}
+					j = jsonscan.SkipToQuoteOrBackslash(d, j)
 					if j >= len(d) {
 						return -1
 					}
@@ -202,65 +167,11 @@ func decodeString(raw []byte) (s string, ok bool) {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw), true
 	}
-	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(raw) {
-			return "", false
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			out = append(out, raw[i])
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := hex4(raw, i+1)
-			if !ok {
-				return "", false
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				// Only a high surrogate followed by an escaped low one is a character.
-				if r >= 0xDC00 || i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
-					return "", false
-				}
-				r2, ok := hex4(raw, i+3)
-				if !ok || r2 < 0xDC00 || r2 > 0xDFFF {
-					return "", false
-				}
-				r = utf16.DecodeRune(r, r2)
-				i += 6
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", false
-		}
+	out, ok := jsonscan.AppendUnescaped(make([]byte, 0, len(raw)), raw)
+	if !ok {
+		return "", false
 	}
 	return string(out), true
-}
-
-func hex4(raw []byte, i int) (rune, bool) {
-	if i+4 > len(raw) {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(raw[i:i+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	return rune(v), true
 }
 
 func isASCII(s []byte) bool {

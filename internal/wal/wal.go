@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prowl-siem/prowl/internal/dirlock"
 )
 
 // Offset is the number of a record in the log: the first record ever
@@ -196,7 +198,9 @@ func Open(opts Options) (*Log, error) {
 	if err := os.MkdirAll(filepath.Join(dir, consumersDir), 0o750); err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	lock, err := lockDir(dir)
+	// The lock keeps two processes (or two Logs in one process) from
+	// appending to the same log.
+	lock, err := dirlock.Lock(dir, "wal", "Log")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,147 @@
+// Package jsonscan holds the low-level pieces shared by the in-place JSON
+// scanners (internal/logtypes, internal/prefilter): skipping whitespace,
+// finding quotes and backslashes eight bytes at a time, and reading \u
+// escapes. Everything here works on the raw bytes and allocates nothing.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
+
+// SkipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace (len(d) when there is none).
+func SkipSpace(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// SWAR: bytes of interest, 8 at a time.
+const (
+	Lsb = 0x0101010101010101 // 0x01 in every byte
+	Msb = 0x8080808080808080 // 0x80 in every byte
+)
+
+// HasByte has its lowest set bit at the first byte of x equal to b (higher
+// bits may be spurious).
+func HasByte(x, b uint64) uint64 {
+	v := x ^ (Lsb * b)
+	return (v - Lsb) &^ v & Msb
+}
+
+// SkipToQuoteOrBackslash skips eight bytes at a time from j while they hold
+// no '"' and no '\\'. It returns the index of the first such byte, or the
+// index where fewer than eight bytes are left (callers go on byte by byte).
+func SkipToQuoteOrBackslash(d []byte, j int) int {
+	for j+8 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[j:])
+		if m := HasByte(x, '"') | HasByte(x, '\\'); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	return j
+}
+
+// IsHexDigit reports whether c is 0-9, a-f or A-F.
+func IsHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// hexVal is the value of the hex digits b, which must all be hex digits.
+func hexVal(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// hex4 reads the four hex digits of a \u escape at b[i:i+4]; ok is false
+// when they are not there.
+func hex4(b []byte, i int) (r rune, ok bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	for _, c := range b[i : i+4] {
+		if !IsHexDigit(c) {
+			return 0, false
+		}
+	}
+	return hexVal(b[i : i+4]), true
+}
+
+// AppendUnescaped appends the text of the JSON string body s (between the
+// quotes) to dst, decoding its escapes. A surrogate pair written as two \u
+// escapes becomes its character; a lone surrogate becomes U+FFFD. ok is
+// false when s has a lone surrogate or an escape that is not JSON (whose
+// character is then kept as it is); the text is decoded all the same.
+func AppendUnescaped(dst, s []byte) (out []byte, ok bool) {
+	ok = true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return dst, false
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, hexOK := hex4(s, i+1)
+			if !hexOK {
+				return dst, false
+			}
+			i += 4
+			if r >= 0xd800 && r < 0xe000 {
+				paired := false
+				// Only a high surrogate followed by an escaped low one is a character.
+				if r < 0xdc00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2, hexOK := hex4(s, i+3); hexOK && r2 >= 0xdc00 && r2 < 0xe000 {
+						r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
+						i += 6
+						paired = true
+					}
+				}
+				if !paired {
+					ok = false
+				}
+			}
+			dst = utf8.AppendRune(dst, r) // a lone surrogate encodes as U+FFFD
+		default:
+			ok = false
+			dst = append(dst, s[i])
+		}
+	}
+	return dst, ok
+}

@@ -1,0 +1,60 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestSkipSpace(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		i    int
+		want int
+	}{{"", 0, 0}, {"  \t\r\nx", 0, 5}, {"x ", 1, 2}, {"ab", 1, 1}} {
+		if got := SkipSpace([]byte(tc.in), tc.i); got != tc.want {
+			t.Errorf("SkipSpace(%q, %d) = %d, want %d", tc.in, tc.i, got, tc.want)
+		}
+	}
+}
+
+func TestSkipToQuoteOrBackslash(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{{"abc", 0}, {"abcdefgh\"", 8}, {"abcdefghijklm\\nopqrstu", 13}, {"abcdefghijkl", 8}, {"ab\"defghijkl", 2}} {
+		if got := SkipToQuoteOrBackslash([]byte(tc.in), 0); got != tc.want {
+			t.Errorf("SkipToQuoteOrBackslash(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAppendUnescaped(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`plain`, "plain", true},
+		{`a\"b\\c\/d\b\f\n\r\t`, "a\"b\\c/d\b\f\n\r\t", true},
+		{`\u00e9\u00E9`, "éé", true},
+		{`\ud83d\ude00!`, "😀!", true},
+		{`\ud83d`, "\uFFFD", false},
+		{`\ude00x`, "\uFFFDx", false},
+		{`\ud83d\u0041`, "\uFFFDA", false},
+		{`\x`, "x", false},
+		{`\u12`, "", false},
+		{`\u12zz`, "", false},
+		{`a\`, "a", false},
+	} {
+		got, ok := AppendUnescaped(nil, []byte(tc.in))
+		if string(got) != tc.want || ok != tc.ok {
+			t.Errorf("AppendUnescaped(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+		if tc.ok {
+			var s string
+			if err := json.Unmarshal([]byte(`"`+tc.in+`"`), &s); err != nil || s != tc.want {
+				t.Errorf("encoding/json reads %q as %q (%v)", tc.in, s, err)
+			}
+		}
+	}
+}
