@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/lake"
+	"github.com/prowl-siem/prowl/internal/store"
 )
 
 // recordMatches writes every committed rule match and rule error to the
@@ -38,4 +40,29 @@ func (s *Server) recordMatches(ctx context.Context, matches []alerts.Match, aler
 			s.log.Warn("writing rule errors to the lake", "err", err)
 		}
 	}
+}
+
+// quarantineTee is the pipeline's store that also copies quarantined
+// records to the lake's quarantine table, where they can be searched with
+// SQL next to the events of their source.
+type quarantineTee struct {
+	*store.Store
+	lake *lake.Lake
+	log  *slog.Logger
+}
+
+// Quarantine stores the records durably in the control plane (the copy
+// that can be reprocessed), then buffers them for the lake.
+func (q quarantineTee) Quarantine(ctx context.Context, recs []store.Quarantined) error {
+	if err := q.Store.Quarantine(ctx, recs); err != nil {
+		return err
+	}
+	rows := make([]lake.Quarantined, len(recs))
+	for i, r := range recs {
+		rows[i] = lake.Quarantined{SourceID: r.SourceID, LogType: r.LogType, Reason: r.Reason, Detail: r.Detail, Raw: r.Raw, ReceivedAt: r.ReceivedAt}
+	}
+	if err := q.lake.WriteQuarantine(ctx, rows); err != nil {
+		q.log.Warn("copying quarantined records to the lake", "err", err)
+	}
+	return nil
 }

@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 	s.dispatch = destinations.NewDispatcher(s.store, s.destinationConfigs, s.buildDestination,
 		destinations.DispatcherOptions{Logger: logger, ConsoleURL: s.publicURL()})
 	s.pipe = pipeline.New(pipeline.Options{
-		Log: s.wal, Registry: s.reg, Store: s.store, Engine: s.engine, Alerts: s.alerts, Offsets: s.store,
+		Log: s.wal, Registry: s.reg, Store: quarantineTee{s.store, s.lake, logger}, Engine: s.engine, Alerts: s.alerts, Offsets: s.store,
 		Notify: s.notify, BatchSize: cfg.BatchSize, BatchDelay: cfg.BatchDelay, Logger: logger, Metrics: s.metrics, Now: s.now,
 	})
 	s.ingest = httpsrc.NewMux()
