@@ -20,6 +20,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -53,6 +54,11 @@ type QueryOptions struct {
 	// default (20). Each costs decoding the rest of its file's columns,
 	// about 6 ms for an hourly file of 14k Okta events.
 	SearchRows int
+	// ControlTables are tables kept outside the lake's Parquet files: an
+	// NDJSON snapshot under Dir that its owner replaces atomically (by
+	// rename), e.g. the alerts of the control plane. A missing file is an
+	// empty table.
+	ControlTables []ControlTable
 	// Now is the clock of the time-range macros (default time.Now).
 	Now func() time.Time
 }
@@ -444,6 +450,39 @@ type macro struct {
 // last table alias or column).
 var macroArgs = map[string]int{"p_occurs_since": 1, "p_occurs_between": 2, "p_occurs_around": 2}
 
+// ControlTable is a table read from an NDJSON snapshot (see QueryOptions).
+type ControlTable struct {
+	Name    string
+	File    string // absolute path under QueryOptions.Dir
+	Columns []Column
+}
+
+func (q *Querier) controlTable(name string) *ControlTable {
+	for i := range q.opts.ControlTables {
+		if q.opts.ControlTables[i].Name == name {
+			return &q.opts.ControlTables[i]
+		}
+	}
+	return nil
+}
+
+// controlView is the view body of a control table.
+func (c *ControlTable) view() string {
+	var cols, nulls strings.Builder
+	for i, col := range c.Columns {
+		if i > 0 {
+			cols.WriteString(", ")
+			nulls.WriteString(", ")
+		}
+		fmt.Fprintf(&cols, "%s: '%s'", quoteLiteral(col.Name), col.Type)
+		fmt.Fprintf(&nulls, "CAST(NULL AS %s) AS %s", col.Type, quoteIdent(col.Name))
+	}
+	if _, err := os.Stat(c.File); err != nil {
+		return "SELECT " + nulls.String() + " LIMIT 0"
+	}
+	return "SELECT * FROM read_json(" + quoteLiteral(c.File) + ", format = 'newline_delimited', columns = {" + cols.String() + "})"
+}
+
 // plan finds the lake tables a parse tree reads and the time range each
 // needs, and rewrites the time-range macros into comparisons.
 func (q *Querier) plan(ctx context.Context, conn *sql.Conn, snap Snapshot, stmt map[string]any) (*queryPlan, error) {
@@ -457,7 +496,7 @@ func (q *Querier) plan(ctx context.Context, conn *sql.Conn, snap Snapshot, stmt 
 		}
 		name, _ := n["table_name"].(string)
 		name = strings.ToLower(name)
-		if lakeTables[name] || len(snap.Columns(name)) > 0 {
+		if lakeTables[name] || len(snap.Columns(name)) > 0 || q.controlTable(name) != nil {
 			return name, true
 		}
 		return "", false
@@ -886,7 +925,9 @@ func (q *Querier) createViews(ctx context.Context, conn *sql.Conn, snap Snapshot
 		from, to := ranges[name].filesArgs()
 		files := snap.Files(name, from, to)
 		var body string
-		if len(files) > 0 {
+		if ct := q.controlTable(name); ct != nil {
+			body = ct.view()
+		} else if len(files) > 0 {
 			body = "SELECT * FROM " + readParquet(files)
 			for _, f := range files {
 				res.Bytes += f.Bytes
@@ -1060,6 +1101,9 @@ func (q *Querier) Tables(ctx context.Context) ([]TableInfo, error) {
 	snap := q.snap()
 	defer snap.Release()
 	var out []TableInfo
+	for _, ct := range q.opts.ControlTables {
+		out = append(out, TableInfo{Name: ct.Name, Columns: ct.Columns})
+	}
 	for _, name := range snap.Tables() {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -110,7 +110,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		return nil, err
 	}
 	// Queries get their own DuckDB, bounded so they cannot starve the rest.
-	if s.querier, err = lake.NewQuerier(s.lake.Snapshot, lake.QueryOptions{Dir: filepath.Join(cfg.DataDir, "lake"), MemoryLimit: "4GB", Threads: 2}); err != nil {
+	if s.querier, err = lake.NewQuerier(s.lake.Snapshot, lake.QueryOptions{Dir: filepath.Join(cfg.DataDir, "lake"), MemoryLimit: "4GB", Threads: 2,
+		ControlTables: []lake.ControlTable{alertsTable(filepath.Join(cfg.DataDir, "lake"))}}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -210,6 +211,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.goRun("pipeline", func() error { return s.pipe.Run(ctx) })
 	s.goRun("lake", func() error { return s.lake.Run(ctx) })
+	s.goRun("alerts table", func() error { s.syncAlerts(ctx); return nil })
 	if s.cfg.Demo {
 		if err := s.startDemo(ctx); err != nil {
 			return err
