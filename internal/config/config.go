@@ -40,6 +40,9 @@ type Config struct {
 	BatchDelay time.Duration `yaml:"batch_delay"`
 	WALSync    time.Duration `yaml:"wal_sync_interval"`
 
+	RetentionDays  int      `yaml:"retention_days"`
+	TableRetention []string `yaml:"table_retention"`
+
 	AlertsPerHour  int `yaml:"alerts_per_hour"`
 	EventsPerAlert int `yaml:"events_per_alert"`
 
@@ -82,6 +85,8 @@ var Settings = []Setting{
 	{Key: "batch_size", field: "BatchSize", Default: "500", Description: "events evaluated together by the detection engine"},
 	{Key: "batch_delay", field: "BatchDelay", Default: "0s", Description: "extra wait for more events before evaluating a batch (0: evaluate what has arrived; batches fill up under load by themselves)"},
 	{Key: "wal_sync_interval", field: "WALSync", Default: "0s", Description: "extra wait to share one fsync among appends (0: appends arriving during an fsync already share the next one)"},
+	{Key: "retention_days", field: "RetentionDays", Default: "90", Description: "days the lake keeps each table's data (0: forever)"},
+	{Key: "table_retention", field: "TableRetention", Default: "", Description: "per-table retention overriding retention_days, as TABLE=DAYS (comma-separated), e.g. okta_systemlog=365"},
 	{Key: "alerts_per_hour", field: "AlertsPerHour", Default: "1000", Description: "new alerts one detection may raise per hour before it is throttled"},
 	{Key: "events_per_alert", field: "EventsPerAlert", Default: "100", Description: "matched events kept with each alert"},
 	{Key: "demo", field: "Demo", Default: "false", Description: "start a local Okta simulator with a generated feed (attacks included) and onboard it"},
@@ -264,6 +269,12 @@ func (c *Config) validate() error {
 	if c.ImportMaxMB < 1 || c.ImportMaxMB > 4096 {
 		errs = append(errs, errors.New("import_max_mb must be between 1 and 4096"))
 	}
+	if c.RetentionDays < 0 {
+		errs = append(errs, errors.New("retention_days must be 0 (forever) or more"))
+	}
+	if _, err := c.TableRetentions(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AlertsPerHour < 1 {
 		errs = append(errs, errors.New("alerts_per_hour must be at least 1"))
 	}
@@ -308,4 +319,19 @@ func quoteAll(in []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
+}
+
+// TableRetentions parses table_retention into table name -> retention (0:
+// forever).
+func (c *Config) TableRetentions() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for _, item := range c.TableRetention {
+		table, days, ok := strings.Cut(item, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(days))
+		if !ok || err != nil || n < 0 || strings.TrimSpace(table) == "" {
+			return nil, fmt.Errorf("table_retention %q: want TABLE=DAYS, e.g. okta_systemlog=365", item)
+		}
+		out[strings.TrimSpace(table)] = time.Duration(n) * 24 * time.Hour
+	}
+	return out, nil
 }

@@ -79,3 +79,17 @@ func TestSettingsAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestTableRetention(t *testing.T) {
+	cfg, err := load(t, "table_retention: [okta_systemlog=365, aws_cloudtrail=0]\nretention_days: 30\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := cfg.TableRetentions()
+	if r["okta_systemlog"] != 365*24*time.Hour || r["aws_cloudtrail"] != 0 || cfg.RetentionDays != 30 {
+		t.Errorf("retention: %v %d", r, cfg.RetentionDays)
+	}
+	if _, err := load(t, "table_retention: [okta_systemlog]\n", nil); err == nil || !strings.Contains(err.Error(), "want TABLE=DAYS") {
+		t.Errorf("a malformed entry must be refused: %v", err)
+	}
+}

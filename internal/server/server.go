@@ -105,7 +105,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 	s.reg = logtypes.NewRegistry()
 	// The lake registers its log consumer when it opens, before anything
 	// could truncate the log.
-	if s.lake, err = lake.Open(lake.Options{Dir: filepath.Join(cfg.DataDir, "lake"), Log: s.wal, Registry: s.reg, Logger: logger, Now: s.now}); err != nil {
+	retention, _ := cfg.TableRetentions() // validated by config.Load
+	defaultRetention := time.Duration(cfg.RetentionDays) * 24 * time.Hour
+	if cfg.RetentionDays == 0 {
+		defaultRetention = -1 // forever
+	}
+	for table, d := range retention {
+		if d == 0 {
+			retention[table] = -1
+		}
+	}
+	if s.lake, err = lake.Open(lake.Options{Dir: filepath.Join(cfg.DataDir, "lake"), Log: s.wal, Registry: s.reg, Logger: logger, Now: s.now,
+		Retention: retention, DefaultRetention: defaultRetention}); err != nil {
 		s.Close()
 		return nil, err
 	}
