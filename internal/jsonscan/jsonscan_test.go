@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -55,6 +56,22 @@ func TestAppendUnescaped(t *testing.T) {
 			if err := json.Unmarshal([]byte(`"`+tc.in+`"`), &s); err != nil || s != tc.want {
 				t.Errorf("encoding/json reads %q as %q (%v)", tc.in, s, err)
 			}
+		}
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\r", "\x00\x1f\x7f", "é ü 日本 🙂",
+		"bad \xff utf8", "sep \u2028 \u2029", "<script>&"} {
+		var back string
+		out := AppendString(nil, []byte(s))
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Errorf("%q → %s: %v", s, out, err)
+			continue
+		}
+		want := strings.ToValidUTF8(s, "\ufffd")
+		if back != want {
+			t.Errorf("%q → %s → %q", s, out, back)
 		}
 	}
 }

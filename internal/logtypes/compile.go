@@ -1,6 +1,10 @@
 package logtypes
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/prowl-siem/prowl/internal/jsonscan"
+)
 
 // ftype is a FieldType as a small integer for the scanner's switches.
 type ftype uint8
@@ -97,7 +101,7 @@ type compiled struct {
 func compile(s *Schema) *compiled {
 	c := &compiled{schema: s}
 	c.root = c.object(s.Fields, false)
-	c.logTypeJSON = appendJSONString(nil, []byte(s.Name))
+	c.logTypeJSON = jsonscan.AppendString(nil, []byte(s.Name))
 	c.versionJSON = strconv.AppendInt(nil, int64(s.Version), 10)
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 	"strconv"
 	"strings"
 	"time"
@@ -372,11 +373,11 @@ func (n *Normalizer) appendPFields(dst []byte, c *compiled, meta Meta, evTime, p
 	dst = append(dst, c.versionJSON...)
 	if meta.SourceID != "" {
 		dst = append(dst, `,"p_source_id":`...)
-		dst = appendJSONString(dst, []byte(meta.SourceID))
+		dst = jsonscan.AppendString(dst, []byte(meta.SourceID))
 	}
 	if meta.SourceLabel != "" {
 		dst = append(dst, `,"p_source_label":`...)
-		dst = appendJSONString(dst, []byte(meta.SourceLabel))
+		dst = jsonscan.AppendString(dst, []byte(meta.SourceLabel))
 	}
 	n.ind.sortDedup()
 	kind := indKind(numIndKinds)
@@ -392,54 +393,10 @@ func (n *Normalizer) appendPFields(dst []byte, c *compiled, meta Meta, evTime, p
 		} else {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, n.ind.value(e))
+		dst = jsonscan.AppendString(dst, n.ind.value(e))
 	}
 	if kind != numIndKinds {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s (valid UTF-8 or not) as a JSON string.
-func appendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			i++
-			continue
-		}
-		if c >= 0x80 {
-			r, size := utf8.DecodeRune(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -746,7 +746,7 @@ func TestSourceLabelEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(ev.JSON, []byte(`"p_source_id":"id\"1","p_source_label":"a\nb\u0001\ufffd\\ `+"\u2028"+`"`)) || !json.Valid(ev.JSON) {
+	if !bytes.Contains(ev.JSON, []byte(`"p_source_id":"id\"1","p_source_label":"a\nb\u0001\ufffd\\ \u2028"`)) || !json.Valid(ev.JSON) {
 		t.Errorf("%s", ev.JSON)
 	}
 }

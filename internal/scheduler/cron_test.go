@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -161,22 +160,6 @@ func TestExpandLookback(t *testing.T) {
 	} {
 		if got := expandLookback(in, from, to); got != want {
 			t.Errorf("expandLookback(%q)\n got %q\nwant %q", in, got, want)
-		}
-	}
-}
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\r", "\x00\x1f\x7f", "é ü 日本 🙂",
-		"bad \xff utf8", "sep \u2028 \u2029", "<script>&"} {
-		var back string
-		out := appendJSONString(nil, s)
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Errorf("%q → %s: %v", s, out, err)
-			continue
-		}
-		want := strings.ToValidUTF8(s, "\ufffd")
-		if back != want {
-			t.Errorf("%q → %s → %q", s, out, back)
 		}
 	}
 }

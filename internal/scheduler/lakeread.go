@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prowl-siem/prowl/internal/lake"
 	"github.com/prowl-siem/prowl/internal/logtypes"
@@ -310,7 +310,7 @@ var pOrder = append([]string{"p_log_type", "p_row_id", "p_event_time", "p_parse_
 func (b *rebuilder) key(name string) []byte {
 	k, ok := b.keys[name]
 	if !ok {
-		k = append(appendJSONString(nil, name), ':')
+		k = append(jsonscan.AppendString(nil, []byte(name)), ':')
 		b.keys[name] = k
 	}
 	return k
@@ -427,7 +427,7 @@ func (b *rebuilder) value(dst []byte, f *logtypes.Field, v any) ([]byte, error) 
 func appendJSON(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case string:
-		return appendJSONString(dst, x), nil
+		return jsonscan.AppendString(dst, []byte(x)), nil
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case int64:
@@ -447,57 +447,6 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	}
 	raw, err := json.Marshal(v)
 	return append(dst, raw...), err
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			if r == '\u2028' || r == '\u2029' {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hex[r&0xf])
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendTimestamp writes t as a field of the given timeFormat would hold
