@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+
+	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/detect"
+	"github.com/prowl-siem/prowl/internal/logtypes"
+	"github.com/prowl-siem/prowl/internal/pyrt"
+)
+
+// simpleBenchEvents is the corpus size of BenchmarkSimpleDetections.
+const simpleBenchEvents = 100_000
+
+// BenchmarkSimpleDetections measures issue #6's target for simple
+// detections: the bundled Okta pack's rules that the match grammar can
+// express (internal/match/testdata/okta_simple) over 100k generated Okta
+// events with every attack scenario, normalized as the pipeline does.
+// Every figure is per core: the Go sub-benchmarks run on one goroutine
+// with GOMAXPROCS=1, the baseline is one single-threaded Python process.
+//
+//   - decode+match: what the engine does today, decode each event's JSON
+//     once into a map (the engine's own decode), then every matcher, and
+//     the alert keys (title, dedup, severity) of the matches.
+//   - match-only: the same over events decoded beforehand.
+//   - baseline=python-loop: the pack's equivalent Python rules over the
+//     same events in the plain Python loop (pyrt.RunBaseline).
+//
+// Each reports events/s per core and the number of matches per pass, so
+// the two sides can be checked to agree; decode+match also reports the
+// mean size of a normalized event.
+func BenchmarkSimpleDetections(b *testing.B) {
+	simple, err := analysis.Load([]string{"../match/testdata/okta_simple"}, analysis.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, problems := detect.Compile(simple, simple.Detections)
+	if len(problems) > 0 {
+		b.Fatal(problems)
+	}
+	var dets []*detect.Detection
+	ids := map[string]bool{}
+	for _, d := range set.Detections {
+		if d.Simple == nil {
+			b.Fatalf("%s is not a simple detection", d.Spec.ID)
+		}
+		dets = append(dets, d)
+		ids[d.Spec.ID] = true
+	}
+
+	raw := benchCorpus(b, simpleBenchEvents)
+	norm := logtypes.NewRegistry().NewNormalizer()
+	normalized := make([][]byte, len(raw))
+	for i, r := range raw {
+		ev, err := norm.Normalize("Okta.SystemLog", r, logtypes.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		normalized[i] = ev.JSON
+	}
+	n := len(normalized)
+	size := 0
+	for _, data := range normalized {
+		size += len(data)
+	}
+
+	evaluate := func(ev map[string]any) int {
+		hits := 0
+		for _, d := range dets {
+			if d.Simple.Match(ev) {
+				d.Alert.Evaluate(ev)
+				hits++
+			}
+		}
+		return hits
+	}
+	perCore := func(b *testing.B, pass func() int) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		matches := 0
+		b.ResetTimer()
+		for b.Loop() {
+			matches = pass()
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s/core")
+		b.ReportMetric(float64(matches), "matches")
+		b.ReportMetric(float64(len(dets)), "rules")
+	}
+
+	b.Run("decode+match", func(b *testing.B) {
+		perCore(b, func() int {
+			matches := 0
+			for _, data := range normalized {
+				ev, err := decode(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				matches += evaluate(ev)
+			}
+			return matches
+		})
+		b.ReportMetric(float64(size)/float64(n), "bytes/event")
+	})
+
+	b.Run("match-only", func(b *testing.B) {
+		decoded := make([]map[string]any, n)
+		for i, data := range normalized {
+			if decoded[i], err = decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perCore(b, func() int {
+			matches := 0
+			for _, ev := range decoded {
+				matches += evaluate(ev)
+			}
+			return matches
+		})
+	})
+
+	b.Run("baseline=python-loop", func(b *testing.B) {
+		pack := benchPack(b)
+		var python []*analysis.Detection
+		for _, d := range pack.Detections {
+			if ids[d.ID] {
+				python = append(python, d)
+			}
+		}
+		if len(python) != len(dets) {
+			b.Fatalf("%d of the %d simple detections have a Python rule in packs/okta", len(python), len(dets))
+		}
+		pset, problems := detect.Compile(pack, python)
+		if len(problems) > 0 {
+			b.Fatal(problems)
+		}
+		ndjson := append(bytes.Join(normalized, []byte("\n")), '\n')
+		var seconds float64
+		matches := 0
+		for b.Loop() {
+			res, err := pyrt.RunBaseline("", pset.Program, ndjson)
+			if err != nil || res.Events != n {
+				b.Fatal(err, res)
+			}
+			seconds += res.Seconds
+			matches = res.Matches
+		}
+		b.ReportMetric(float64(n*b.N)/seconds, "events/s/core")
+		b.ReportMetric(float64(matches), "matches")
+		b.ReportMetric(float64(len(python)), "rules")
+	})
+}
