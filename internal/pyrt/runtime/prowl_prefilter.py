@@ -93,18 +93,27 @@ def _ckey(c):
     return json.dumps(c, sort_keys=True, separators=(",", ":"))
 
 
-def AND(*args):
+def _flatten(op, args, absorbing, identity):
+    """The operands of an n-ary op: nested ones of the same op inlined,
+    identities dropped, duplicates removed. None when an operand absorbs."""
     out, seen = [], set()
     for a in args:
-        if a["op"] == "false":
-            return FALSE
-        if a["op"] == "true":
+        if a["op"] == absorbing["op"]:
+            return None
+        if a["op"] == identity["op"]:
             continue
-        for x in (a["args"] if a["op"] == "and" else [a]):
+        for x in (a["args"] if a["op"] == op else [a]):
             k = _ckey(x)
             if k not in seen:
                 seen.add(k)
                 out.append(x)
+    return out
+
+
+def AND(*args):
+    out = _flatten("and", args, FALSE, TRUE)
+    if out is None:
+        return FALSE
     if not out:
         return TRUE
     out = _merge_types(out, union=False)
@@ -119,17 +128,9 @@ def AND(*args):
 
 
 def OR(*args):
-    out, seen = [], set()
-    for a in args:
-        if a["op"] == "true":
-            return TRUE
-        if a["op"] == "false":
-            continue
-        for x in (a["args"] if a["op"] == "or" else [a]):
-            k = _ckey(x)
-            if k not in seen:
-                seen.add(k)
-                out.append(x)
+    out = _flatten("or", args, TRUE, FALSE)
+    if out is None:
+        return TRUE
     if not out:
         return FALSE
     out = _merge_types(out, union=True)
