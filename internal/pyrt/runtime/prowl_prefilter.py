@@ -89,6 +89,24 @@ TRANSFORMS = ((), ("lower",), ("upper",), ("str",), ("str", "lower"), ("str", "u
 # ---------------------------------------------------------------- conditions
 
 
+def _get_args(args, kwargs):
+    """(key, default) of a .get(key[, default]) call with constant arguments
+    the analyser understands, else None."""
+    if len(args) not in (1, 2) or set(kwargs) - {"default"} or (len(args) == 2 and kwargs):
+        return None
+    k = _const_of(args[0])
+    if k is None or not isinstance(k[0], str):
+        return None
+    default = None
+    d = args[1] if len(args) == 2 else kwargs.get("default")
+    if d is not None:
+        c = _const_of(d)
+        if c is None or not _default_ok(c[0]):
+            return None
+        default = c[0]
+    return k[0], default
+
+
 def _ckey(c):
     return json.dumps(c, sort_keys=True, separators=(",", ":"))
 
@@ -933,38 +951,22 @@ class Analyser:
     def method(self, base, attr, args, kwargs):
         if base.shape == (EVENT,):
             if attr == "get":
-                if len(args) not in (1, 2) or set(kwargs) - {"default"} or (len(args) == 2 and kwargs):
+                parsed = _get_args(args, kwargs)
+                if parsed is None:
                     return None
-                k = _const_of(args[0])
-                if k is None or not isinstance(k[0], str):
-                    return None
-                default = None
-                d = args[1] if len(args) == 2 else kwargs.get("default")
-                if d is not None:
-                    c = _const_of(d)
-                    if c is None or not _default_ok(c[0]):
-                        return None
-                    default = c[0]
-                return lookup_value(Lookup((k[0],), default, None))
+                key, default = parsed
+                return lookup_value(Lookup((key,), default, None))
             if attr == "deep_get":
                 return self.deep_get(args, kwargs)
             return None
         lk = _lookup_of(base)
         if lk is not None:
             if attr == "get" and not lk.xform:
-                if len(args) not in (1, 2) or set(kwargs) - {"default"} or (len(args) == 2 and kwargs):
+                parsed = _get_args(args, kwargs)
+                if parsed is None:
                     return None
-                k = _const_of(args[0])
-                if k is None or not isinstance(k[0], str):
-                    return None
-                default = None
-                d = args[1] if len(args) == 2 else kwargs.get("default")
-                if d is not None:
-                    c = _const_of(d)
-                    if c is None or not _default_ok(c[0]):
-                        return None
-                    default = c[0]
-                return self.chain(lk, k[0], subscript=False, default=default, kw="default" in kwargs)
+                key, default = parsed
+                return self.chain(lk, key, subscript=False, default=default, kw="default" in kwargs)
             if attr in ("lower", "upper") and not args and not kwargs:
                 return lookup_value(transform(lk, attr))
             if attr in ("startswith", "endswith") and len(args) == 1 and not kwargs:
