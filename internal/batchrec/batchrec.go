@@ -9,11 +9,14 @@
 //
 // # Format
 //
-//	version byte (1)
+//	version byte (2; version 1 records, without members, still decode)
 //	source id, checkpoint: uvarint length + bytes each
 //	event count: uvarint
 //	per event: log type, row id (uvarint length + bytes), event time and
-//	parse time (varint unix microseconds), JSON (uvarint length + bytes)
+//	parse time (varint unix microseconds), JSON (uvarint length + bytes),
+//	then (version 2) the member offsets (logtypes.Event.Members): a
+//	uvarint count and each offset as a uvarint delta from the previous one;
+//	a count of 0 means unknown
 package batchrec
 
 import (
@@ -25,8 +28,8 @@ import (
 	"github.com/prowl-siem/prowl/internal/logtypes"
 )
 
-// Version is the first byte of every batch record.
-const Version = 1
+// Version is the first byte of every batch record written.
+const Version = 2
 
 // Record is one source batch.
 type Record struct {
@@ -56,6 +59,12 @@ func Encode(dst []byte, r *Record) []byte {
 		dst = binary.AppendVarint(dst, e.Time.UnixMicro())
 		dst = binary.AppendVarint(dst, e.ParseTime.UnixMicro())
 		dst = appendBytes(dst, e.JSON)
+		dst = binary.AppendUvarint(dst, uint64(len(e.Members)))
+		prev := uint32(0)
+		for _, m := range e.Members {
+			dst = binary.AppendUvarint(dst, uint64(m-prev))
+			prev = m
+		}
 	}
 	return dst
 }
@@ -99,9 +108,10 @@ func (r *reader) time() time.Time {
 // Decode decodes a batch record. The result does not alias data, so data
 // may be a log reader's buffer.
 func Decode(data []byte) (*Record, error) {
-	if len(data) == 0 || data[0] != Version {
+	if len(data) == 0 || data[0] < 1 || data[0] > Version {
 		return nil, fmt.Errorf("batch record: unknown version")
 	}
+	version := data[0]
 	data = append([]byte(nil), data...)
 	r := &reader{b: data[1:]}
 	out := &Record{SourceID: string(r.bytes())}
@@ -113,10 +123,31 @@ func Decode(data []byte) (*Record, error) {
 		return nil, ErrShort
 	}
 	out.Events = make([]logtypes.Event, 0, n)
+	var members []uint32 // one array for the record's member offsets
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		e := logtypes.Event{LogType: string(r.bytes()), RowID: string(r.bytes())}
 		e.Time, e.ParseTime = r.time(), r.time()
 		e.JSON = r.bytes()
+		if version >= 2 {
+			k := r.uvarint()
+			if k > uint64(len(e.JSON)) {
+				return nil, fmt.Errorf("batch record: event %d has %d members in %d bytes", i, k, len(e.JSON))
+			}
+			if k > 0 {
+				if members == nil {
+					members = make([]uint32, 0, n*32)
+				}
+				start, off := len(members), uint64(0)
+				for range k {
+					off += r.uvarint()
+					members = append(members, uint32(off))
+				}
+				if off >= uint64(len(e.JSON)) {
+					return nil, fmt.Errorf("batch record: event %d has a member offset %d past its %d bytes", i, off, len(e.JSON))
+				}
+				e.Members = members[start:len(members):len(members)]
+			}
+		}
 		out.Events = append(out.Events, e)
 	}
 	if r.err != nil {

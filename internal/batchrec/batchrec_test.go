@@ -1,6 +1,7 @@
 package batchrec
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	in := &Record{SourceID: "s", Checkpoint: []byte("cp"), Events: []logtypes.Event{
-		{LogType: "Okta.SystemLog", RowID: "r1", Time: time.UnixMicro(1714557600123456).UTC(), ParseTime: time.UnixMicro(1714557601000000).UTC(), JSON: []byte(`{"a":1}`)},
+		{LogType: "Okta.SystemLog", RowID: "r1", Time: time.UnixMicro(1714557600123456).UTC(), ParseTime: time.UnixMicro(1714557601000000).UTC(), JSON: []byte(`{"a":1,"b":[2]}`), Members: []uint32{1, 7}},
 		{LogType: "Syslog.RFC5424", RowID: "r2", Time: time.UnixMicro(-5).UTC(), ParseTime: time.UnixMicro(7).UTC(), JSON: []byte(`{}`)},
 	}}
 	data := Encode(nil, in)
@@ -20,7 +21,8 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for i := range in.Events {
 		a, b := in.Events[i], out.Events[i]
-		if a.LogType != b.LogType || a.RowID != b.RowID || !a.Time.Equal(b.Time) || !a.ParseTime.Equal(b.ParseTime) || string(a.JSON) != string(b.JSON) {
+		if a.LogType != b.LogType || a.RowID != b.RowID || !a.Time.Equal(b.Time) || !a.ParseTime.Equal(b.ParseTime) || string(a.JSON) != string(b.JSON) ||
+			!slices.Equal(a.Members, b.Members) {
 			t.Errorf("event %d: got %+v, want %+v", i, b, a)
 		}
 	}
@@ -37,8 +39,18 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := Decode(append([]byte{9}, data[1:]...)); err == nil {
 		t.Error("an unknown version must not decode")
 	}
-	if !strings.Contains(string(data), `{"a":1}`) {
+	if !strings.Contains(string(data), `{"a":1,"b":[2]}`) {
 		t.Error("events are stored as their JSON")
+	}
+	// Version 1 records (no members) still decode.
+	v1 := []byte{1, 1, 's', 0, 1, 1, 'T', 1, 'r', 2, 4, 2, '{', '}'}
+	if old, err := Decode(v1); err != nil || len(old.Events) != 1 || string(old.Events[0].JSON) != "{}" || old.Events[0].Members != nil {
+		t.Errorf("version 1 record: %v %+v", err, old)
+	}
+	// Offsets outside the event are refused.
+	bad := Encode(nil, &Record{Events: []logtypes.Event{{JSON: []byte(`{}`), Members: []uint32{5}}}})
+	if _, err := Decode(bad); err == nil {
+		t.Error("a member offset past the event must not decode")
 	}
 	empty, err := Decode(Encode(nil, &Record{}))
 	if err != nil || empty.Checkpoint != nil || len(empty.Events) != 0 {

@@ -134,7 +134,7 @@ func BenchmarkPrefilter(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			for _, ev := range events {
-				dst = c.filters.Candidates(ev, rules, dst[:0])
+				dst = c.filters.Candidates(ev, nil, rules, dst[:0])
 			}
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")

@@ -95,6 +95,7 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 				}
 				// One buffer per batch: each event's JSON is the part appended to it.
 				buf := make([]byte, 0, size)
+				var members []uint32
 				for _, r := range recs {
 					b.bytes += int64(len(r))
 					ev, err := norm.NormalizeTo(buf, opts.LogType, r, logtypes.Meta{})
@@ -103,6 +104,9 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 						continue
 					}
 					buf = ev.JSON[len(ev.JSON):]
+					k := len(members)
+					members = norm.AppendMembers(members)
+					ev.Members = members[k:len(members):len(members)]
 					b.events = append(b.events, ev)
 				}
 				select {

@@ -24,6 +24,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/detect"
 	"github.com/prowl-siem/prowl/internal/logtypes"
+	"github.com/prowl-siem/prowl/internal/match"
 	"github.com/prowl-siem/prowl/internal/prefilter"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 )
@@ -38,8 +39,9 @@ type Options struct {
 	Enabled func(*analysis.Detection) bool
 	Logger  *slog.Logger
 	// PrefiltersOff sends every Python rule of an event's log type to
-	// Python, skipping the static prefilters (for benchmarks and diffing;
-	// the verdicts are the same either way).
+	// Python, skipping the static prefilters, and decodes every event that
+	// has simple detections or InlineFilters to evaluate (for benchmarks
+	// and diffing; the verdicts are the same either way).
 	PrefiltersOff bool
 	// Metrics, when set, receives the engine's counters (see Stats).
 	Metrics prometheus.Registerer
@@ -56,6 +58,10 @@ type Stats struct {
 	// RuleCalls counts the rule evaluations sent to Python; PrefilteredCalls
 	// those the prefilters proved unnecessary.
 	RuleCalls, PrefilteredCalls uint64
+	// GoCandidates counts events that had simple detections or
+	// InlineFilters to evaluate; GoDecoded those that their prefilters
+	// admitted, which were decoded for the exact test.
+	GoCandidates, GoDecoded uint64
 	// PythonRules is the number of loaded Python detections; Prefiltered
 	// the number of those rules that have a prefilter.
 	Prefiltered, PythonRules int
@@ -67,7 +73,7 @@ type Engine struct {
 	mu   sync.RWMutex
 	cur  *compiled
 
-	events, pyCandidates, pyEvents, ruleCalls, prefiltered atomic.Uint64
+	events, pyCandidates, pyEvents, ruleCalls, prefiltered, goCandidates, goDecoded atomic.Uint64
 }
 
 // compiled is one immutable version of the running detections.
@@ -83,6 +89,11 @@ type compiled struct {
 	filters    *prefilter.Set
 	conds      map[int]prefilter.Cond
 	prefilterN int
+	// goFilters are the necessary conditions of the simple detections and
+	// InlineFilters (match.Matcher.Prefilter), by goRule; nil when off.
+	goFilters *prefilter.Set
+	goRule    map[*detect.Detection]int
+	goRules   map[string][]int // by log type, in byLogType order
 }
 
 // New compiles repo and starts the worker pool.
@@ -111,7 +122,8 @@ func (e *Engine) Stats() Stats {
 	n, py := e.cur.prefilterN, len(e.cur.byPython)
 	e.mu.RUnlock()
 	return Stats{Events: e.events.Load(), PythonCandidates: e.pyCandidates.Load(), PythonEvents: e.pyEvents.Load(),
-		RuleCalls: e.ruleCalls.Load(), PrefilteredCalls: e.prefiltered.Load(), Prefiltered: n, PythonRules: py}
+		RuleCalls: e.ruleCalls.Load(), PrefilteredCalls: e.prefiltered.Load(), Prefiltered: n, PythonRules: py,
+		GoCandidates: e.goCandidates.Load(), GoDecoded: e.goDecoded.Load()}
 }
 
 func (e *Engine) register(reg prometheus.Registerer) {
@@ -124,6 +136,8 @@ func (e *Engine) register(reg prometheus.Registerer) {
 		counter("prowl_engine_python_events_total", "Events sent to the Python workers (after the static prefilters).", &e.pyEvents),
 		counter("prowl_engine_python_rule_calls_total", "Python rule evaluations sent to the workers.", &e.ruleCalls),
 		counter("prowl_engine_prefiltered_rule_calls_total", "Python rule evaluations the static prefilters skipped.", &e.prefiltered),
+		counter("prowl_engine_go_candidate_events_total", "Events with simple detections or InlineFilters to evaluate.", &e.goCandidates),
+		counter("prowl_engine_go_decoded_events_total", "Events decoded for simple detections or InlineFilters (after their prefilters).", &e.goDecoded),
 	} {
 		if err := reg.Register(c); err != nil {
 			e.opts.Logger.Warn("engine metrics", "error", err)
@@ -216,8 +230,8 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	perEvent := make([][]alerts.Match, len(events))
 	var items []pyrt.Item
 	var itemEvent []int
-	var python, ruleBuf []int
-	var candidates, reached, calls, saved uint64
+	var python, ruleBuf, admitted []int
+	var candidates, reached, calls, saved, goCandidates, goDecoded uint64
 	e.events.Add(uint64(len(events)))
 	for i := range events {
 		ev := &events[i]
@@ -225,13 +239,27 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 		if len(dets) == 0 {
 			continue
 		}
+		// Simple detections and InlineFilters: their prefilters first, then
+		// the exact test on the decoded event for those admitted.
+		admitted = admitted[:0]
+		if goRules := c.goRules[ev.LogType]; len(goRules) > 0 {
+			goCandidates++
+			admitted = c.goFilters.Candidates(ev.JSON, ev.Members, goRules, admitted)
+		}
 		var decoded map[string]any
 		python = python[:0]
 		for _, d := range dets {
-			if (d.Filter != nil || d.Simple != nil) && decoded == nil {
-				var err error
-				if decoded, err = decode(ev.JSON); err != nil {
-					return nil, fmt.Errorf("event %s: %w", ev.RowID, err)
+			if d.Filter != nil || d.Simple != nil {
+				if len(admitted) == 0 || admitted[0] != c.goRule[d] {
+					continue // the prefilter proved it false
+				}
+				admitted = admitted[1:]
+				if decoded == nil {
+					var err error
+					if decoded, err = decode(ev.JSON); err != nil {
+						return nil, fmt.Errorf("event %s: %w", ev.RowID, err)
+					}
+					goDecoded++
 				}
 			}
 			if d.Filter != nil && !d.Filter.Match(decoded) {
@@ -254,7 +282,7 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 		// The prefilters keep the rules that may return anything but False.
 		start := len(ruleBuf)
 		if c.filters != nil {
-			ruleBuf = c.filters.Candidates(ev.JSON, python, ruleBuf)
+			ruleBuf = c.filters.Candidates(ev.JSON, ev.Members, python, ruleBuf)
 		} else {
 			ruleBuf = append(ruleBuf, python...)
 		}
@@ -271,6 +299,8 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	e.pyEvents.Add(reached)
 	e.ruleCalls.Add(calls)
 	e.prefiltered.Add(saved)
+	e.goCandidates.Add(goCandidates)
+	e.goDecoded.Add(goDecoded)
 	if len(items) > 0 {
 		results, err := c.pool.Run(ctx, pyrt.ModeBatch, items)
 		if err != nil {
@@ -446,7 +476,44 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 	if pool != nil && !e.opts.PrefiltersOff {
 		c.buildPrefilters(pool, e.opts.Logger)
 	}
+	c.buildGoFilters(!e.opts.PrefiltersOff)
 	return c, nil
+}
+
+// buildGoFilters indexes the simple detections and InlineFilters of each
+// log type and compiles their prefilters ("true" for all when off is
+// false, so that every such event is decoded).
+func (c *compiled) buildGoFilters(on bool) {
+	c.goRule, c.goRules = map[*detect.Detection]int{}, map[string][]int{}
+	conds := map[int]prefilter.Cond{}
+	for lt, dets := range c.byLogType {
+		for _, d := range dets {
+			if d.Filter == nil && d.Simple == nil {
+				continue
+			}
+			r, ok := c.goRule[d]
+			if !ok {
+				r = len(c.goRule)
+				c.goRule[d] = r
+				var args []prefilter.Cond
+				for _, m := range []*match.Matcher{d.Filter, d.Simple} {
+					if m != nil && on {
+						args = append(args, m.Prefilter())
+					}
+				}
+				switch len(args) {
+				case 0:
+					conds[r] = prefilter.True
+				case 1:
+					conds[r] = args[0]
+				default:
+					conds[r] = prefilter.Cond{Op: "and", Args: args}
+				}
+			}
+			c.goRules[lt] = append(c.goRules[lt], r)
+		}
+	}
+	c.goFilters = prefilter.BuildGo(conds)
 }
 
 // buildPrefilters compiles the rules' static prefilters from the pool's

@@ -75,6 +75,15 @@ def alert_context(event):
 	"engine_seed":     seedRule,
 }
 
+// inlineFilterRules are InlineFilters put on a Python rule in
+// soundnessRepo.
+var inlineFilterRules = map[string]string{
+	"session":  "  - {KeyPath: eventType, Condition: Equals, Value: user.session.start}\n  - {KeyPath: outcome.result, Condition: Equals, Value: FAILURE}\n",
+	"outcomes": "  - {DeepKey: [outcome, result], Condition: IsIn, Values: [SUCCESS, FAILURE]}\n  - {KeyPath: eventType, Condition: IStartsWith, Value: User.Account.}\n",
+	"absent":   "  - {KeyPath: eventType, Condition: Equals, Value: user.account.lock}\n  - {KeyPath: debugContext.debugData.threatSuspected, Condition: Equals, Value: \"true\"}\n",
+	"either":   "  - Any:\n      - {Key: eventType, Condition: EndsWith, Value: .lock}\n      - {KeyPath: client.geographicalContext.country, Condition: Contains, Value: Fr}\n",
+}
+
 func copyDir(t testing.TB, from, to string, keep func(string) bool) {
 	t.Helper()
 	entries, err := os.ReadDir(from)
@@ -136,6 +145,23 @@ func soundnessRepo(t testing.TB) *analysis.Repo {
 	for name, src := range corpusRules {
 		os.WriteFile(filepath.Join(corpus, name+".py"), []byte(src), 0o644)
 		os.WriteFile(filepath.Join(corpus, name+".yml"), []byte(ruleYAML("Corpus."+name, name+".py")), 0o644)
+	}
+	// The Okta pack as simple detections (IDs prefixed), and Python and
+	// simple rules with InlineFilters: the Go-side prefilters.
+	simple := filepath.Join(dir, "simple")
+	os.MkdirAll(simple, 0o755)
+	copyDir(t, "../match/testdata/okta_simple", simple, all)
+	specs, _ := filepath.Glob(filepath.Join(simple, "*.yml"))
+	for _, f := range specs {
+		data, _ := os.ReadFile(f)
+		os.WriteFile(f, bytes.Replace(data, []byte("RuleID: Okta."), []byte("RuleID: Simple.Okta."), 1), 0o644)
+	}
+	filtered := filepath.Join(dir, "filtered")
+	os.MkdirAll(filtered, 0o755)
+	for name, filters := range inlineFilterRules {
+		src := "def rule(event):\n    return event.deep_get('client', 'ipAddress', default='').startswith('10.')\n"
+		os.WriteFile(filepath.Join(filtered, name+".py"), []byte(src), 0o644)
+		os.WriteFile(filepath.Join(filtered, name+".yml"), []byte(ruleYAML("Filtered."+name, name+".py")+"InlineFilters:\n"+filters), 0o644)
 	}
 	repo, problems := loadRepo(t.(*testing.T), dir)
 	if len(problems) > 0 {
@@ -323,6 +349,7 @@ func soundnessCorpus(t testing.TB, n int) []logtypes.Event {
 		if err != nil {
 			return err
 		}
+		ev.Members = norm.AppendMembers(nil)
 		events = append(events, ev)
 		return nil
 	})
@@ -342,7 +369,7 @@ func soundnessCorpus(t testing.TB, n int) []logtypes.Event {
 		var b bytes.Buffer
 		v.write(&b)
 		ev := events[i]
-		ev.JSON = b.Bytes()
+		ev.JSON, ev.Members = b.Bytes(), nil // found by scanning
 		ev.RowID = "mutated-" + strconv.Itoa(i)
 		events = append(events, ev)
 	}
@@ -416,7 +443,9 @@ func TestPrefiltersAreSound(t *testing.T) {
 	t.Logf("identical verdicts: %d matches and rule errors; %v", total, perRule)
 	t.Logf("events reaching Python: %d with prefilters, %d without (of %d); rule calls %d vs %d",
 		so.PythonEvents, sf.PythonEvents, so.Events, so.RuleCalls, sf.RuleCalls)
-	if so.RuleCalls*2 >= sf.RuleCalls || so.Prefiltered*2 < so.PythonRules {
+	t.Logf("events decoded for simple detections and InlineFilters: %d with prefilters, %d without (of %d)",
+		so.GoDecoded, sf.GoDecoded, so.GoCandidates)
+	if so.RuleCalls*2 >= sf.RuleCalls || so.Prefiltered*2 < so.PythonRules || so.GoDecoded*2 >= sf.GoDecoded {
 		t.Errorf("the prefilters did not filter: %+v vs %+v", so, sf)
 	}
 }

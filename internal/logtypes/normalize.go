@@ -113,6 +113,10 @@ type Event struct {
 	// JSON is the normalized event: compact JSON with every original field
 	// in its original order, then the p_ fields.
 	JSON []byte
+	// Members, when not nil, are the offsets of the top-level keys in JSON
+	// (see Normalizer.AppendMembers); readers use them to reach a field
+	// without scanning the event. Nil means unknown.
+	Members []uint32
 }
 
 // Normalizer normalizes events. It reuses its buffers between calls, so keep
@@ -140,6 +144,7 @@ type Normalizer struct {
 	ind       indicators
 	evRank    int
 	evTime    time.Time
+	tops      []uint32 // offsets of the last normalized event's top-level keys
 
 	buf     []byte
 	seed    [4]byte
@@ -280,18 +285,34 @@ func (n *Normalizer) normalize(dst []byte, logType string, raw []byte, meta Meta
 	hex.Encode(idHex[:], id[:])
 
 	base := len(dst)
-	dst = n.appendObject(dst, start, end)
-	dst = n.appendPFields(dst, c, meta, evTime, parse, idHex[:])
+	n.tops = n.tops[:0]
+	dst = n.appendObject(dst, base, start, end)
+	dst = n.appendPFields(dst, base, c, meta, evTime, parse, idHex[:])
 	return Event{LogType: c.schema.Name, Time: evTime, ParseTime: parse, RowID: string(idHex[:]), JSON: dst[base:]}, nil
 }
+
+// AppendMembers appends to dst the offsets, in the JSON of the event the
+// last successful Normalize or NormalizeTo returned, of the opening quote of
+// each top-level key, in document order (the p_ fields included). The
+// normalized JSON is compact, so member k's value runs from after the colon
+// that follows its key to the byte before offset k+1 (or before the closing
+// brace): readers find any top-level field without scanning the values.
+func (n *Normalizer) AppendMembers(dst []uint32) []uint32 { return append(dst, n.tops...) }
+
+// top records that a top-level key starts at dst[at]; base is where the
+// event starts in dst.
+func (n *Normalizer) top(at, base int) { n.tops = append(n.tops, uint32(at-base)) }
 
 // appendObject appends the event object without its closing brace: the
 // original bytes when they need no change, else a compacted copy with edits
 // applied and top-level p_ fields left out. It ends with a comma when any
-// member was written.
-func (n *Normalizer) appendObject(dst []byte, start, end int) []byte {
+// member was written. base is where the event starts in dst.
+func (n *Normalizer) appendObject(dst []byte, base, start, end int) []byte {
 	d := n.data
 	if !n.ws && len(n.edits) == 0 && !n.drop {
+		for _, m := range n.members {
+			n.top(len(dst)+m.start-start, base)
+		}
 		dst = append(dst, d[start:end-1]...)
 		if len(n.members) > 0 {
 			dst = append(dst, ',')
@@ -308,6 +329,7 @@ func (n *Normalizer) appendObject(dst []byte, start, end int) []byte {
 			continue
 		}
 		pos := m.start
+		n.top(len(dst), base)
 		for ei < len(n.edits) && n.edits[ei].start < m.end {
 			e := n.edits[ei]
 			dst = compactCopy(dst, d[pos:e.start])
@@ -359,24 +381,37 @@ func compactCopy(dst, src []byte) []byte {
 	return dst
 }
 
-// appendPFields appends the p_ fields and the closing brace.
-func (n *Normalizer) appendPFields(dst []byte, c *compiled, meta Meta, evTime, parse time.Time, rowID []byte) []byte {
-	dst = append(dst, `"p_log_type":`...)
+// appendPFields appends the p_ fields and the closing brace; base is where
+// the event starts in dst.
+func (n *Normalizer) appendPFields(dst []byte, base int, c *compiled, meta Meta, evTime, parse time.Time, rowID []byte) []byte {
+	key := func(dst []byte, comma bool, k string) []byte {
+		if comma {
+			dst = append(dst, ',')
+		}
+		n.top(len(dst), base)
+		dst = append(dst, '"')
+		dst = append(dst, k...)
+		return append(dst, '"', ':')
+	}
+	dst = key(dst, false, "p_log_type")
 	dst = append(dst, c.logTypeJSON...)
-	dst = append(dst, `,"p_row_id":"`...)
+	dst = key(dst, true, "p_row_id")
+	dst = append(dst, '"')
 	dst = append(dst, rowID...)
-	dst = append(dst, `","p_event_time":"`...)
+	dst = key(append(dst, '"'), true, "p_event_time")
+	dst = append(dst, '"')
 	dst = appendPantherTime(dst, evTime)
-	dst = append(dst, `","p_parse_time":"`...)
+	dst = key(append(dst, '"'), true, "p_parse_time")
+	dst = append(dst, '"')
 	dst = appendPantherTime(dst, parse)
-	dst = append(dst, `","p_schema_version":`...)
+	dst = key(append(dst, '"'), true, "p_schema_version")
 	dst = append(dst, c.versionJSON...)
 	if meta.SourceID != "" {
-		dst = append(dst, `,"p_source_id":`...)
+		dst = key(dst, true, "p_source_id")
 		dst = jsonscan.AppendString(dst, []byte(meta.SourceID))
 	}
 	if meta.SourceLabel != "" {
-		dst = append(dst, `,"p_source_label":`...)
+		dst = key(dst, true, "p_source_label")
 		dst = jsonscan.AppendString(dst, []byte(meta.SourceLabel))
 	}
 	n.ind.sortDedup()
@@ -387,9 +422,8 @@ func (n *Normalizer) appendPFields(dst []byte, c *compiled, meta Meta, evTime, p
 				dst = append(dst, ']')
 			}
 			kind = e.kind
-			dst = append(dst, ",\""...)
-			dst = append(dst, indFields[kind]...)
-			dst = append(dst, "\":["...)
+			dst = key(dst, true, indFields[kind])
+			dst = append(dst, '[')
 		} else {
 			dst = append(dst, ',')
 		}

@@ -322,7 +322,8 @@ func TestOutputShape(t *testing.T) {
 	const p = `"p_log_type":"Custom.Test","p_row_id":"ROW","p_event_time":"2025-03-05 00:00:00.000000","p_parse_time":"PARSE","p_schema_version":3`
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := reg.NewNormalizer().Normalize("Custom.Test", []byte(tt.raw), Meta{ParseTime: testParseTime})
+			n := reg.NewNormalizer()
+			ev, err := n.Normalize("Custom.Test", []byte(tt.raw), Meta{ParseTime: testParseTime})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -333,15 +334,19 @@ func TestOutputShape(t *testing.T) {
 			if !json.Valid(ev.JSON) {
 				t.Errorf("invalid JSON: %s", ev.JSON)
 			}
+			checkMembers(t, n, ev.JSON)
 		})
 	}
 	// Objects left with no fields.
 	loose := testRegistry(t, "schema: Custom.Loose\nfields: [{name: a, type: string}]\n")
 	for _, raw := range []string{`{}`, `{ }`, `{"p_row_id":"1"}`, ` {"p_a":1 , "p_b":[2]} `} {
-		ev, err := loose.NewNormalizer().Normalize("Custom.Loose", []byte(raw), Meta{ParseTime: testParseTime})
+		n := loose.NewNormalizer()
+		ev, err := n.Normalize("Custom.Loose", []byte(raw), Meta{ParseTime: testParseTime, SourceID: "s", SourceLabel: "l"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkMembers(t, n, ev.JSON)
+		ev.JSON = bytes.Replace(ev.JSON, []byte(`,"p_source_id":"s","p_source_label":"l"`), nil, 1)
 		want := `{"p_log_type":"Custom.Loose","p_row_id":"ROW","p_event_time":"2025-03-05 00:00:00.000000","p_parse_time":"PARSE","p_schema_version":0}`
 		if got := stripVolatile(ev.JSON); got != want {
 			t.Errorf("%s:\n got: %s\nwant: %s", raw, got, want)
@@ -567,6 +572,7 @@ func TestNormalizeTo(t *testing.T) {
 	if !json.Valid(ev.JSON) || !bytes.HasPrefix(ev.JSON, []byte(`{"priority":86`)) {
 		t.Errorf("JSON = %s", ev.JSON)
 	}
+	checkMembers(t, n, ev.JSON)
 	if _, err := n.NormalizeTo(nil, "Syslog.RFC5424", []byte(`[]`), Meta{}); err == nil {
 		t.Error("want a rejection")
 	}
@@ -684,6 +690,7 @@ func TestOktaEventsNormalize(t *testing.T) {
 		if len(m["p_any_ip_addresses"].([]any)) == 0 || m["p_event_time"] == nil {
 			t.Fatalf("event %d: %v", i, m)
 		}
+		checkMembers(t, n, ev.JSON)
 	}
 }
 
@@ -722,6 +729,7 @@ func FuzzNormalize(f *testing.F) {
 		if !json.Valid(ev.JSON) {
 			t.Fatalf("invalid output %q from %q", ev.JSON, raw)
 		}
+		checkMembers(t, n, ev.JSON)
 		var in, out map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &in); err != nil {
 			t.Fatalf("accepted a non-object: %q", raw)
@@ -781,5 +789,34 @@ func TestIndicatorNames(t *testing.T) {
 	}
 	if got := Indicators(); len(got) != 16 || !slices.IsSorted(got) || !slices.Contains(got, "aws_arn_only") {
 		t.Errorf("Indicators() = %v", got)
+	}
+}
+
+// checkMembers compares the normalizer's member offsets for the event it
+// last returned with the top-level keys encoding/json finds in json.
+func checkMembers(t *testing.T, n *Normalizer, event []byte) {
+	t.Helper()
+	var want []uint32
+	dec := json.NewDecoder(bytes.NewReader(event))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %s", event)
+	}
+	for dec.More() {
+		// Compact JSON: the key starts right after the '{' or ','.
+		off := dec.InputOffset()
+		if event[off] == ',' {
+			off++
+		}
+		want = append(want, uint32(off))
+		if _, err := dec.Token(); err != nil {
+			t.Fatal(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.AppendMembers(nil); !slices.Equal(got, want) {
+		t.Errorf("members of %s\n got: %v\nwant: %v", event, got, want)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/prowl-siem/prowl/internal/prefilter"
 )
 
 // evalFn evaluates a compiled match expression. root is what key specifiers
@@ -15,6 +17,7 @@ type evalFn func(root any, ev map[string]any) bool
 // safe for concurrent use.
 type Matcher struct {
 	nodes []evalFn
+	pre   prefilter.Cond
 }
 
 // Match reports whether event satisfies every match expression.
@@ -53,7 +56,7 @@ func compileRoot(root string, exprs any, filter bool) (*Matcher, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	return &Matcher{nodes: nodes}, nil
+	return &Matcher{nodes: nodes, pre: necessaryList(exprs, filter)}, nil
 }
 
 const maxDepth = 64

@@ -55,6 +55,9 @@ func checkMatch(t *testing.T, compile func(any) (*Matcher, error), expr, event s
 			t.Errorf("expr %s\nevent %s (UseNumber=%v): got %v, want %v", expr, event, useNumber, got, want)
 		}
 	}
+	if want {
+		checkAdmitted(t, m, event)
+	}
 }
 
 const okta = `{

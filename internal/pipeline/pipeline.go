@@ -168,6 +168,7 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 		if ev.Time.After(newest) {
 			newest = ev.Time
 		}
+		ev.Members = norm.AppendMembers(nil)
 		rec.Events = append(rec.Events, ev)
 	}
 	if err := p.waitForRoom(ctx); err != nil {

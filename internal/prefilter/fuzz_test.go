@@ -26,9 +26,9 @@ func FuzzEvaluate(f *testing.F) {
 		root := s.compile(c)
 		sc := s.scratch.Get().(*scratch)
 		defer s.scratch.Put(sc)
-		sc.reset([]byte(event))
+		sc.reset([]byte(event), nil)
 		got := sc.eval(root)
-		s.Candidates([]byte(event), []int{0, 1}, nil)
+		s.Candidates([]byte(event), nil, []int{0, 1}, nil)
 		if !json.Valid([]byte(event)) {
 			return
 		}
@@ -36,9 +36,27 @@ func FuzzEvaluate(f *testing.F) {
 		if json.Indent(&indented, []byte(event), "", "\t ") != nil {
 			return
 		}
-		sc.reset(indented.Bytes())
+		sc.reset(indented.Bytes(), nil)
 		if again := sc.eval(root); again != got {
 			t.Fatalf("%s on %s: %v, indented %v", cond, event, got, again)
+		}
+		// Compact, with the offsets of the top-level keys: the same answer.
+		var compacted bytes.Buffer
+		if json.Compact(&compacted, []byte(event)) != nil || !bytes.HasPrefix(compacted.Bytes(), []byte("{")) {
+			return
+		}
+		ev := compacted.Bytes()
+		sc.reset(ev, topKeys(t, ev))
+		if again := sc.eval(root); again != got {
+			t.Fatalf("%s on %s: %v, with member offsets %v", cond, ev, got, again)
+		}
+		// Go lookup decides less, never differently.
+		g := BuildGo(map[int]Cond{0: c})
+		gsc := g.scratch.Get().(*scratch)
+		defer g.scratch.Put(gsc)
+		gsc.reset(ev, nil)
+		if gv := gsc.eval(g.compile(c)); gv != got && gv != unk {
+			t.Fatalf("%s on %s: %v, with Go lookup %v", cond, ev, got, gv)
 		}
 	})
 }

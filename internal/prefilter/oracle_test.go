@@ -1,6 +1,7 @@
 package prefilter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -235,8 +236,19 @@ func TestEvaluatorMatchesPython(t *testing.T) {
 		root := s.compile(c)
 		sc := s.scratch.Get().(*scratch)
 		for j, ev := range events {
-			sc.reset([]byte(ev))
+			sc.reset([]byte(ev), nil)
 			got := sc.eval(root)
+			// The same event compacted, with its top-level key offsets (as
+			// normalized events carry them), gets the same answer.
+			var compacted bytes.Buffer
+			if err := json.Compact(&compacted, []byte(ev)); err != nil {
+				t.Fatal(err)
+			}
+			sc.reset(compacted.Bytes(), topKeys(t, compacted.Bytes()))
+			if again := sc.eval(root); again != got {
+				cj, _ := json.Marshal(c)
+				t.Errorf("cond %s\non %s: %v, with member offsets %v", cj, compacted.Bytes(), got, again)
+			}
 			if got == unk {
 				unknown++
 				continue

@@ -18,15 +18,42 @@ func mustParse(t testing.TB, s string) Cond {
 }
 
 // decide evaluates one condition on one event: "T", "F" or "?".
-func decide(t testing.TB, cond, event string) string {
+func decide(t testing.TB, cond, event string) string { return decideWith(t, Build, cond, event) }
+
+func decideWith(t testing.TB, build func(map[int]Cond) *Set, cond, event string) string {
 	t.Helper()
 	c := mustParse(t, cond)
-	s := Build(map[int]Cond{0: c})
+	s := build(map[int]Cond{0: c})
 	root := s.compile(c)
 	sc := s.scratch.Get().(*scratch)
 	defer s.scratch.Put(sc)
-	sc.reset([]byte(event))
+	sc.reset([]byte(event), nil)
 	return [...]string{"F", "T", "?"}[sc.eval(root)]
+}
+
+// TestGoKeyLookup: a Set for Go-evaluated detections decides a path only
+// by its exact key, or when no other key could fold to it.
+func TestGoKeyLookup(t *testing.T) {
+	eq := `{"op":"eq","path":["eventType"],"value":"x"}`
+	nested := `{"op":"eq","path":["a","b"],"value":"x"}`
+	for _, tc := range []struct{ cond, event, want string }{
+		{eq, `{"eventType":"x"}`, "T"},
+		{eq, `{"eventType":"y"}`, "F"},
+		{eq, `{"other":"x"}`, "F"},                     // missing, no key could fold to it
+		{eq, `{"EventType":"x"}`, "?"},                 // Go picks among folded keys its own way
+		{eq, `{"EventType":"y","eventType":"x"}`, "T"}, // the exact key decides
+		{eq, `{"eventType":"y","eventType":"x"}`, "T"}, // repeated key: last value, as encoding/json
+		{eq, `{"évent":"q","other":"x"}`, "?"},         // a non-ASCII key might fold to an ASCII one
+		{eq, `{"évent":"q","eventType":"x"}`, "T"},     //
+		{nested, `{"a":{"B":"x"}}`, "?"},               //
+		{nested, `{"a":{"b":"x","c":1}}`, "T"},         //
+		{nested, `{"A":{"b":"x"}}`, "?"},               //
+		{nested, `{"a":["b"]}`, "F"},                   //
+	} {
+		if got := decideWith(t, BuildGo, tc.cond, tc.event); got != tc.want {
+			t.Errorf("%s on %s: got %s, want %s", tc.cond, tc.event, got, tc.want)
+		}
+	}
 }
 
 func TestKeyLookupSemantics(t *testing.T) {
@@ -122,7 +149,7 @@ func TestCandidatesIndex(t *testing.T) {
 		{`{"eventType":5}`, "[3 9]"},
 		{`{"\ud800":1,"EventType":"a"}`, "[0 1 2 3 4 9]"}, // undecidable lookup: every indexed rule runs
 	} {
-		if got := fmt.Sprint(s.Candidates([]byte(tc.event), all, nil)); got != tc.want {
+		if got := fmt.Sprint(s.Candidates([]byte(tc.event), nil, all, nil)); got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.event, got, tc.want)
 		}
 	}
@@ -177,4 +204,15 @@ func TestSkipValue(t *testing.T) {
 			t.Fatalf("skipValue(%s) = %d, want %d", v, got, len(v))
 		}
 	}
+}
+
+// topKeys is what logtypes.Event.Members holds for a compact event: the
+// offsets of its top-level keys.
+func topKeys(t testing.TB, event []byte) []uint32 {
+	t.Helper()
+	offs := []uint32{}
+	if !members(event, 0, func(m *member) bool { offs = append(offs, uint32(m.keyS)); return true }) {
+		t.Fatalf("not an object: %s", event)
+	}
+	return offs
 }

@@ -223,6 +223,7 @@ func equalFoldLower(k []byte, want string) bool {
 // member is one key of an object: its decoded text (when it has escapes)
 // or raw bytes, and the span of its value.
 type member struct {
+	keyS       int // offset of the key's opening quote
 	raw        []byte
 	text       string // set when the key has escapes
 	escaped    bool
@@ -248,6 +249,19 @@ func (m *member) equals(key string) bool {
 	return string(m.raw) == key
 }
 
+// keyMember is the member whose key's quotes are d[i] and d[ke-1], as
+// scanKey found it.
+func keyMember(d []byte, i, ke int, escaped, nonASCII bool) member {
+	m := member{keyS: i, raw: d[i+1 : ke-1], nonASCII: nonASCII}
+	if escaped {
+		m.escaped = true
+		text, ok := decodeString(m.raw)
+		m.text, m.bad = text, !ok
+		m.nonASCII = !ok || !isASCIIString(text)
+	}
+	return m
+}
+
 // members calls fn for each member of the object at d[start] in document
 // order; fn returns false to stop. It returns false on malformed text.
 func members(d []byte, start int, fn func(m *member) bool) bool {
@@ -267,13 +281,7 @@ func members(d []byte, start int, fn func(m *member) bool) bool {
 		if ke < 0 {
 			return false
 		}
-		m = member{raw: d[i+1 : ke-1], nonASCII: nonASCII}
-		if escaped {
-			m.escaped = true
-			text, ok := decodeString(m.raw)
-			m.text, m.bad = text, !ok
-			m.nonASCII = !ok || !isASCIIString(text)
-		}
+		m = keyMember(d, i, ke, escaped, nonASCII)
 		i = skipWS(d, ke)
 		if i >= len(d) || d[i] != ':' {
 			return false
@@ -301,11 +309,48 @@ func members(d []byte, start int, fn func(m *member) bool) bool {
 	}
 }
 
+// indexedMembers is members for the top-level object of a normalized
+// event, whose keys start at the given offsets (compact JSON: each value
+// ends at the comma before the next key, the last at the closing brace).
+// It returns false, having perhaps called fn for some members, when the
+// text does not fit the offsets.
+func indexedMembers(d []byte, offs []uint32, fn func(m *member) bool) bool {
+	n := len(d)
+	if n < 2 || d[0] != '{' || d[n-1] != '}' {
+		return false
+	}
+	var m member // one for the loop: fn's argument escapes
+	for k, off := range offs {
+		i := int(off)
+		end := n - 1
+		if k+1 < len(offs) {
+			end = int(offs[k+1]) - 1
+		}
+		if i >= end || end >= n || d[i] != '"' || (d[end] != ',' && k+1 < len(offs)) {
+			return false
+		}
+		if (k == 0 && i != 1) || (k > 0 && d[i-1] != ',') {
+			return false
+		}
+		ke, escaped, nonASCII := scanKey(d, i)
+		if ke < 0 || ke >= end || d[ke] != ':' {
+			return false
+		}
+		m = keyMember(d, i, ke, escaped, nonASCII)
+		m.valS, m.valE = ke+1, end
+		if !fn(&m) {
+			return true
+		}
+	}
+	return len(offs) > 0 || n == 2
+}
+
 // keyMatch tracks, for one wanted key while an object is scanned, the
 // exact match (last occurrence wins, as in json.loads) and the first
 // case-insensitive match (and that key's last value).
 type keyMatch struct {
 	key, lower string // lower is "" when key is not ASCII
+	goLookup   bool   // Set.goLookup: a missing exact key is unknown if any key might fold to it
 	exact      bool
 	exS, exE   int
 	ci         bool
@@ -331,6 +376,9 @@ func lowerKey(key string) string {
 }
 
 func (km *keyMatch) see(m *member) {
+	if km.goLookup && m.nonASCII {
+		km.uncertain = true // Unicode folding could map it to the key
+	}
 	if m.equals(km.key) {
 		km.exact, km.exS, km.exE = true, m.valS, m.valE
 		return
@@ -391,6 +439,8 @@ func (km *keyMatch) result() (class, int, int) {
 	switch {
 	case km.exact:
 		return clKnown, km.exS, km.exE
+	case km.goLookup && km.ci:
+		return clUnknown, 0, 0
 	case km.lower == "" || km.uncertain:
 		return clUnknown, 0, 0
 	case km.ci:

@@ -11,11 +11,12 @@ import (
 // Set is the compiled prefilters of a group of rules. It is safe for
 // concurrent use.
 type Set struct {
-	paths   []pathNode // paths[0] is the event itself
-	byPath  map[string]int
-	rules   []*ruleFilter // by rule index; nil: no prefilter
-	indexes []*index
-	scratch sync.Pool
+	goLookup bool       // key lookup as Go's match package does it (BuildGo)
+	paths    []pathNode // paths[0] is the event itself
+	byPath   map[string]int
+	rules    []*ruleFilter // by rule index; nil: no prefilter
+	indexes  []*index
+	scratch  sync.Pool
 }
 
 // pathNode is one step of a path trie shared by all conditions: every
@@ -44,8 +45,18 @@ type index struct {
 
 // Build compiles the conditions of rules (by rule index). Rules without an
 // entry, or whose condition is "true", always pass.
-func Build(conds map[int]Cond) *Set {
-	s := &Set{paths: []pathNode{{parent: -1}}, byPath: map[string]int{}}
+func Build(conds map[int]Cond) *Set { return build(conds, false) }
+
+// BuildGo is Build for conditions derived from detections that Go evaluates
+// on decoded events (package match). Their key lookup differs from the
+// Python event's where an exact key is missing: the Go fallback picks among
+// keys equal under Unicode case folding. A Set from BuildGo decides a path
+// only when it finds the exact key, or when no other key could fold to it
+// (it answers "unknown" otherwise); values compare as in Build.
+func BuildGo(conds map[int]Cond) *Set { return build(conds, true) }
+
+func build(conds map[int]Cond, goLookup bool) *Set {
+	s := &Set{goLookup: goLookup, paths: []pathNode{{parent: -1}}, byPath: map[string]int{}}
 	maxRule := -1
 	for r := range conds {
 		maxRule = max(maxRule, r)
@@ -257,16 +268,17 @@ type slot struct {
 
 // scratch is the per-call state: the event, resolved paths, rule marks.
 type scratch struct {
-	set   *Set
-	ev    []byte
-	gen   uint32
-	slots []slot
-	marks []uint32
-	kms   []keyMatch
+	set     *Set
+	ev      []byte
+	members []uint32 // offsets of the event's top-level keys, or nil
+	gen     uint32
+	slots   []slot
+	marks   []uint32
+	kms     []keyMatch
 }
 
-func (sc *scratch) reset(ev []byte) {
-	sc.ev = ev
+func (sc *scratch) reset(ev []byte, members []uint32) {
+	sc.ev, sc.members = ev, members
 	sc.gen++
 	if sc.gen == 0 { // wrapped: forget every stamp
 		for i := range sc.slots {
@@ -320,15 +332,28 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 	kids := sc.set.paths[pid].children
 	kms := sc.kms[:0]
 	for _, k := range kids {
-		kms = append(kms, keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower})
+		kms = append(kms, keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower, goLookup: sc.set.goLookup})
 	}
 	sc.kms = kms
-	ok := members(sc.ev, obj.s, func(m *member) bool {
+	see := func(m *member) bool {
 		for i := range kms {
 			kms[i].see(m)
 		}
 		return true
-	})
+	}
+	var ok bool
+	if pid == 0 && sc.members != nil {
+		// The normalizer's offsets of the top-level keys spare the scan
+		// of the values; text that does not fit them is scanned instead.
+		if ok = indexedMembers(sc.ev, sc.members, see); !ok {
+			for i := range kms {
+				kms[i] = keyMatch{key: kms[i].key, lower: kms[i].lower, goLookup: kms[i].goLookup}
+			}
+		}
+	}
+	if !ok {
+		ok = members(sc.ev, obj.s, see)
+	}
 	for i, k := range kids {
 		v := value{cl: clUnknown}
 		if ok {
@@ -346,13 +371,17 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 // Candidates appends to dst the rules of rules (indexes as given to Build)
 // that may match event: those without a prefilter, and those whose
 // condition holds or cannot be decided on event, in the order given.
-func (s *Set) Candidates(event []byte, rules []int, dst []int) []int {
+//
+// members, when not nil, are the offsets of the event's top-level keys
+// (logtypes.Event.Members): the event's fields are then found without
+// scanning its values.
+func (s *Set) Candidates(event []byte, members []uint32, rules []int, dst []int) []int {
 	if s == nil {
 		return append(dst, rules...)
 	}
 	sc := s.scratch.Get().(*scratch)
 	defer s.scratch.Put(sc)
-	sc.reset(event)
+	sc.reset(event, members)
 	for _, ix := range s.indexes {
 		v := sc.resolve(ix.path)
 		var admitted []int
@@ -386,7 +415,7 @@ func (s *Set) Candidates(event []byte, rules []int, dst []int) []int {
 			dst = append(dst, r)
 		}
 	}
-	sc.ev = nil
+	sc.ev, sc.members = nil, nil
 	return dst
 }
 
@@ -398,7 +427,7 @@ func (s *Set) Has(r int) bool {
 // Eval decides the condition of rule r on event: true (or undecidable)
 // means the rule must run. Rules without a prefilter are always true.
 func (s *Set) Eval(r int, event []byte) bool {
-	return len(s.Candidates(event, []int{r}, nil)) == 1
+	return len(s.Candidates(event, nil, []int{r}, nil)) == 1
 }
 
 // Indexed reports the path by which rule r is indexed, if any.
