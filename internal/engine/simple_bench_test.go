@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/prowl-siem/prowl/internal/analysis"
@@ -21,10 +23,16 @@ const simpleBenchEvents = 100_000
 // Every figure is per core: the Go sub-benchmarks run on one goroutine
 // with GOMAXPROCS=1, the baseline is one single-threaded Python process.
 //
-//   - decode+match: what the engine does today, decode each event's JSON
-//     once into a map (the engine's own decode), then every matcher, and
-//     the alert keys (title, dedup, severity) of the matches.
-//   - match-only: the same over events decoded beforehand.
+//   - engine,members: Engine.Evaluate as the pipeline runs it, on batches
+//     of normalized events that carry the normalizer's offsets of their
+//     top-level keys: the rules' prefilters on the raw JSON, then decoding
+//     and the exact matchers only for the events they admit, and the alert
+//     fields of the matches.
+//   - engine,scan: the same on events without the offsets (the prefilter
+//     scans each event's top-level object).
+//   - engine,prefilters=off: the same with Options.PrefiltersOff: every
+//     event is decoded into a map and meets every matcher.
+//   - match-only: the matchers over events decoded beforehand.
 //   - baseline=python-loop: the pack's equivalent Python rules over the
 //     same events in the plain Python loop (pyrt.RunBaseline).
 //
@@ -88,20 +96,48 @@ func BenchmarkSimpleDetections(b *testing.B) {
 		b.ReportMetric(float64(len(dets)), "rules")
 	}
 
-	b.Run("decode+match", func(b *testing.B) {
-		perCore(b, func() int {
-			matches := 0
-			for _, data := range normalized {
-				ev, err := decode(data)
-				if err != nil {
-					b.Fatal(err)
-				}
-				matches += evaluate(ev)
+	events := make([]logtypes.Event, n)
+	for i, r := range raw {
+		ev, err := norm.Normalize("Okta.SystemLog", r, logtypes.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev.Members = norm.AppendMembers(nil)
+		events[i] = ev
+	}
+	for _, tc := range []struct {
+		name         string
+		members, off bool
+	}{{"engine,members", true, false}, {"engine,scan", false, false}, {"engine,prefilters=off", false, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e, err := New(context.Background(), simple, Options{PrefiltersOff: tc.off})
+			if err != nil {
+				b.Fatal(err)
 			}
-			return matches
+			defer e.Close()
+			batch := slices.Clone(events)
+			if !tc.members {
+				for i := range batch {
+					batch[i].Members = nil
+				}
+			}
+			const batchSize = 4096
+			perCore(b, func() int {
+				matches := 0
+				for start := 0; start < n; start += batchSize {
+					ms, err := e.Evaluate(context.Background(), batch[start:min(start+batchSize, n)])
+					if err != nil {
+						b.Fatal(err)
+					}
+					matches += len(ms)
+				}
+				return matches
+			})
+			st := e.Stats()
+			b.ReportMetric(100*float64(st.GoDecoded)/float64(st.GoCandidates), "%decoded")
+			b.ReportMetric(float64(size)/float64(n), "bytes/event")
 		})
-		b.ReportMetric(float64(size)/float64(n), "bytes/event")
-	})
+	}
 
 	b.Run("match-only", func(b *testing.B) {
 		decoded := make([]map[string]any, n)

@@ -52,6 +52,11 @@ func necessary(v any, filter bool) prefilter.Cond {
 	var c prefilter.Cond
 	switch name {
 	case "Equals", "StartsWith", "EndsWith", "Contains":
+		if b, ok := m["Value"].(bool); ok && name == "Equals" {
+			// Python's == also takes 1 and 1.0 for True: a weaker test.
+			c = prefilter.Cond{Op: "eq", Path: path, Value: literal(b)}
+			break
+		}
 		s, ok := m["Value"].(string)
 		if !ok || !safeLiteral(s) {
 			return prefilter.True
@@ -71,11 +76,12 @@ func necessary(v any, filter bool) prefilter.Cond {
 		l, _ := asList(m["Values"])
 		c = prefilter.Cond{Op: "in", Path: path}
 		for _, x := range l {
-			s, ok := x.(string)
-			if !ok || !safeLiteral(s) {
+			s, isStr := x.(string)
+			_, isBool := x.(bool)
+			if !isBool && (!isStr || !safeLiteral(s)) {
 				return prefilter.True
 			}
-			c.Values = append(c.Values, literal(s))
+			c.Values = append(c.Values, literal(x))
 		}
 	default:
 		return prefilter.True
@@ -106,8 +112,8 @@ func plainPath(src *source) ([]string, bool) {
 // different text (U+FFFD replaces invalid UTF-8 and lone surrogates).
 func safeLiteral(s string) bool { return !strings.ContainsRune(s, '\uFFFD') }
 
-func literal(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
+func literal(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
 	return b
 }
 

@@ -62,7 +62,10 @@ func TestPrefilterTranslation(t *testing.T) {
 		{false, `{Key: a, Condition: IEndsWith, Value: "é"}`, `true`},
 		{false, `{None: [{Key: a, Condition: Equals, Value: x}]}`, `true`},
 		{false, `{Key: a, Condition: Equals, Value: 3}`, `true`},
+		{false, `{Key: a, Condition: Equals, Value: true}`, `a == true`},
+		{false, `{Key: a, Condition: IsIn, Values: [x, false]}`, `a in ("x", false)`},
 		{false, `{Key: a, Condition: IsIn, Values: [x, 3]}`, `true`},
+		{false, `{Key: a, Condition: IsIn, Values: [x, null]}`, `true`},
 		{false, `{KeyPath: "a[0].b", Condition: Equals, Value: x}`, `true`},
 		{false, `{KeyPath: "a[*].b", Condition: Equals, Value: x}`, `true`},
 		{false, `{Key: a, Condition: DoesNotEqual, Value: x}`, `true`},
@@ -129,9 +132,12 @@ func TestPrefilterIsSound(t *testing.T) {
 			fmt.Sprintf("KeyPath: %q", k1+"."+k2),
 		})
 		lit, _ := json.Marshal(pick([]string{"x", "X", "user.session.start", "user.", "FAILURE", "", "é", "ssh", "key", "true", "tRUE"}))
+		if r.IntN(8) == 0 {
+			return fmt.Sprintf("{%s, Condition: Equals, Value: %s}", src, pick([]string{"true", "false"}))
+		}
 		switch cond := pick([]string{"Equals", "StartsWith", "EndsWith", "Contains", "IsIn", "DoesNotEqual", "IEquals", "IStartsWith", "IEndsWith", "Exists"}); cond {
 		case "IsIn":
-			return fmt.Sprintf("{%s, Condition: IsIn, Values: [%s, FAILURE]}", src, lit)
+			return fmt.Sprintf("{%s, Condition: IsIn, Values: [%s, FAILURE, %s]}", src, lit, pick([]string{"true", "false", "x"}))
 		case "Exists":
 			return fmt.Sprintf("{%s, Condition: Exists}", src)
 		default:

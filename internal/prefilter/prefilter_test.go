@@ -216,3 +216,47 @@ func topKeys(t testing.TB, event []byte) []uint32 {
 	}
 	return offs
 }
+
+// TestShapeCache: events that share their top-level keys reuse the lookups
+// of the previous one; every answer must equal a fresh scan's, including
+// for events whose keys differ only in case, order or count.
+func TestShapeCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	keys := []string{"eventType", "EventType", "outcome", "a", "b", `\u0061`, "é"}
+	conds := []string{
+		`{"op":"eq","path":["eventType"],"value":"x"}`,
+		`{"op":"eq","path":["outcome","result"],"value":"x"}`,
+		`{"op":"or","args":[{"op":"eq","path":["a"],"value":"x"},{"op":"truthy","path":["b"]}]}`,
+		`{"op":"type","path":["a"],"types":["missing"]}`,
+	}
+	values := []string{`"x"`, `"y"`, `{"result":"x"}`, `{"result":"y","Result":"x"}`, `null`, `1`, `["x"]`, `""`}
+	for _, build := range []func(map[int]Cond) *Set{Build, BuildGo} {
+		for _, cs := range conds {
+			c := mustParse(t, cs)
+			s := build(map[int]Cond{0: c})
+			root := s.compile(c)
+			cached := s.scratch.Get().(*scratch)
+			fresh := s.scratch.Get().(*scratch)
+			var shapeKeys []string
+			for i := range 400 {
+				if i%20 == 0 || r.IntN(10) == 0 { // a new shape, or a one-off variant
+					shapeKeys = shapeKeys[:0]
+					for range r.IntN(4) + 1 {
+						shapeKeys = append(shapeKeys, keys[r.IntN(len(keys))])
+					}
+				}
+				var parts []string
+				for _, k := range shapeKeys {
+					parts = append(parts, `"`+k+`":`+values[r.IntN(len(values))])
+				}
+				ev := []byte("{" + strings.Join(parts, ",") + "}")
+				cached.reset(ev, topKeys(t, ev))
+				got := cached.eval(root)
+				fresh.reset(ev, nil)
+				if want := fresh.eval(root); got != want {
+					t.Fatalf("%s on %s: %v after earlier events, %v scanned", cs, ev, got, want)
+				}
+			}
+		}
+	}
+}

@@ -223,6 +223,7 @@ func equalFoldLower(k []byte, want string) bool {
 // member is one key of an object: its decoded text (when it has escapes)
 // or raw bytes, and the span of its value.
 type member struct {
+	ord        int // position in the object
 	keyS       int // offset of the key's opening quote
 	raw        []byte
 	text       string // set when the key has escapes
@@ -337,7 +338,7 @@ func indexedMembers(d []byte, offs []uint32, fn func(m *member) bool) bool {
 			return false
 		}
 		m = keyMember(d, i, ke, escaped, nonASCII)
-		m.valS, m.valE = ke+1, end
+		m.ord, m.valS, m.valE = k, ke+1, end
 		if !fn(&m) {
 			return true
 		}
@@ -353,9 +354,11 @@ type keyMatch struct {
 	goLookup   bool   // Set.goLookup: a missing exact key is unknown if any key might fold to it
 	exact      bool
 	exS, exE   int
+	exOrd      int
 	ci         bool
 	ciKey      string
 	ciS, ciE   int
+	ciOrd      int
 	uncertain  bool // an undecodable key came first: Python's lower() might map it to ours
 }
 
@@ -380,12 +383,12 @@ func (km *keyMatch) see(m *member) {
 		km.uncertain = true // Unicode folding could map it to the key
 	}
 	if m.equals(km.key) {
-		km.exact, km.exS, km.exE = true, m.valS, m.valE
+		km.exact, km.exS, km.exE, km.exOrd = true, m.valS, m.valE, m.ord
 		return
 	}
 	if km.ci {
 		if !m.bad && string(m.bytes()) == km.ciKey {
-			km.ciS, km.ciE = m.valS, m.valE
+			km.ciS, km.ciE, km.ciOrd = m.valS, m.valE, m.ord
 		}
 		return
 	}
@@ -397,12 +400,12 @@ func (km *keyMatch) see(m *member) {
 		case !ok:
 			km.uncertain = true
 		case folded == km.lower:
-			km.ci, km.ciKey, km.ciS, km.ciE = true, string(m.bytes()), m.valS, m.valE
+			km.ci, km.ciKey, km.ciS, km.ciE, km.ciOrd = true, string(m.bytes()), m.valS, m.valE, m.ord
 		}
 		return
 	}
 	if km.lower != "" && equalFoldLower(m.bytes(), km.lower) {
-		km.ci, km.ciKey, km.ciS, km.ciE = true, string(m.bytes()), m.valS, m.valE
+		km.ci, km.ciKey, km.ciS, km.ciE, km.ciOrd = true, string(m.bytes()), m.valS, m.valE, m.ord
 	}
 }
 
@@ -447,6 +450,18 @@ func (km *keyMatch) result() (class, int, int) {
 		return clKnown, km.ciS, km.ciE
 	}
 	return clMissing, 0, 0
+}
+
+// resultMember is result with the position of the member found.
+func (km *keyMatch) resultMember() (class, int) {
+	cl, s, _ := km.result()
+	switch {
+	case cl != clKnown:
+		return cl, -1
+	case km.exact && s == km.exS:
+		return cl, km.exOrd
+	}
+	return cl, km.ciOrd
 }
 
 // clKnown marks a found value in keyMatch.result; the caller classifies it.

@@ -271,6 +271,7 @@ type scratch struct {
 	set     *Set
 	ev      []byte
 	members []uint32 // offsets of the event's top-level keys, or nil
+	shape   shape
 	gen     uint32
 	slots   []slot
 	marks   []uint32
@@ -343,9 +344,19 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 	}
 	var ok bool
 	if pid == 0 && sc.members != nil {
+		if sc.shape.resolve(sc.ev, sc.members, kids, sc.slots, sc.gen) {
+			return
+		}
 		// The normalizer's offsets of the top-level keys spare the scan
 		// of the values; text that does not fit them is scanned instead.
-		if ok = indexedMembers(sc.ev, sc.members, see); !ok {
+		sc.shape.reset()
+		if ok = indexedMembers(sc.ev, sc.members, func(m *member) bool {
+			sc.shape.add(sc.ev[m.keyS:m.valS])
+			return see(m)
+		}); ok {
+			sc.shape.learn(kms)
+		} else {
+			sc.shape.reset()
 			for i := range kms {
 				kms[i] = keyMatch{key: kms[i].key, lower: kms[i].lower, goLookup: kms[i].goLookup}
 			}
@@ -366,6 +377,80 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 		}
 		sc.slots[k] = slot{gen: sc.gen, scanned: sc.slots[k].scanned, v: v}
 	}
+}
+
+// shape remembers the top-level keys of the last event read through its
+// member offsets, and which member each wanted key resolved to. Events of
+// one source mostly have the same keys in the same order, so the next one
+// needs only a comparison of its key bytes: the same key text in the same
+// order gives the same lookups.
+type shape struct {
+	keys  []byte // each member's `"key":` text, concatenated
+	ends  []int  // where each member's text ends in keys
+	found []hit  // by child of the event object
+}
+
+type hit struct {
+	cl  class // clKnown (at member m), clMissing or clUnknown
+	ord int
+}
+
+func (sh *shape) reset() { sh.keys, sh.ends, sh.found = sh.keys[:0], sh.ends[:0], sh.found[:0] }
+
+func (sh *shape) add(keyColon []byte) {
+	sh.keys = append(sh.keys, keyColon...)
+	sh.ends = append(sh.ends, len(sh.keys))
+}
+
+func (sh *shape) learn(kms []keyMatch) {
+	for i := range kms {
+		cl, ord := kms[i].resultMember()
+		sh.found = append(sh.found, hit{cl: cl, ord: ord})
+	}
+}
+
+// resolve fills the slots of the event object's children when ev's keys
+// are those remembered; it reports whether they were.
+func (sh *shape) resolve(ev []byte, offs []uint32, kids []int, slots []slot, gen uint32) bool {
+	n := len(ev)
+	if len(sh.found) != len(kids) || len(offs) != len(sh.ends) || n < 2 || ev[0] != '{' || ev[n-1] != '}' {
+		return false
+	}
+	start := 0
+	for k, off := range offs {
+		i := int(off)
+		text := sh.keys[start:sh.ends[k]]
+		start = sh.ends[k]
+		end := n - 1
+		if k+1 < len(offs) {
+			end = int(offs[k+1]) - 1
+		}
+		if i+len(text) > end || end >= n || !bytes.Equal(ev[i:i+len(text)], text) ||
+			(k == 0 && i != 1) || (k > 0 && ev[i-1] != ',') || (k+1 < len(offs) && ev[end] != ',') {
+			return false
+		}
+	}
+	for j, k := range kids {
+		v := value{cl: sh.found[j].cl}
+		if v.cl == clKnown {
+			m := sh.found[j].ord
+			s, e := int(offs[m])+sh.ends[m]-startOf(sh.ends, m), n-1
+			if m+1 < len(offs) {
+				e = int(offs[m+1]) - 1
+			}
+			v = value{cl: classify(ev, s), s: s, e: e}
+		}
+		slots[k] = slot{gen: gen, scanned: slots[k].scanned, v: v}
+	}
+	return true
+}
+
+// startOf is where member m's text starts in shape.keys.
+func startOf(ends []int, m int) int {
+	if m == 0 {
+		return 0
+	}
+	return ends[m-1]
 }
 
 // Candidates appends to dst the rules of rules (indexes as given to Build)
