@@ -198,3 +198,49 @@ func AppendString(dst, s []byte) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// IndexedMembers calls fn, in order, for each member of the compact JSON
+// object d whose keys start at the offsets offs (logtypes.Event.Members):
+// k is the member's position, key its key with the quotes, val its value.
+// Values are not scanned: each ends at the comma before the next key, the
+// last at the closing brace. fn returns false to stop. The offsets are
+// trusted to name every member (the normalizer wrote them); IndexedMembers
+// checks that each is a key where one can be, and returns false, perhaps
+// after calling fn for some members, when one is not: callers then scan d.
+func IndexedMembers(d []byte, offs []uint32, fn func(k int, key, val []byte) bool) bool {
+	n := len(d)
+	if n < 2 || d[0] != '{' || d[n-1] != '}' || (len(offs) == 0 && n != 2) {
+		return false
+	}
+	for k, off := range offs {
+		i, end := int(off), n-1
+		if k+1 < len(offs) {
+			end = int(offs[k+1]) - 1
+		}
+		if i >= end || end >= n || d[i] != '"' || (k+1 < len(offs) && d[end] != ',') ||
+			(k == 0 && i != 1) || (k > 0 && d[i-1] != ',') {
+			return false
+		}
+		ke := i + 1
+		for {
+			ke = SkipToQuoteOrBackslash(d[:end], ke)
+			if ke >= end {
+				return false
+			}
+			if d[ke] == '"' {
+				break
+			}
+			if d[ke] == '\\' {
+				ke++
+			}
+			ke++
+		}
+		if ke+1 >= end || d[ke+1] != ':' {
+			return false
+		}
+		if !fn(k, d[i:ke+1], d[ke+2:end]) {
+			return true
+		}
+	}
+	return true
+}

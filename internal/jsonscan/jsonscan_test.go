@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,42 @@ func TestAppendString(t *testing.T) {
 		want := strings.ToValidUTF8(s, "\ufffd")
 		if back != want {
 			t.Errorf("%q → %s → %q", s, out, back)
+		}
+	}
+}
+
+func TestIndexedMembers(t *testing.T) {
+	type kv struct{ key, val string }
+	collect := func(d string, offs []uint32) ([]kv, bool) {
+		var got []kv
+		ok := IndexedMembers([]byte(d), offs, func(k int, key, val []byte) bool {
+			got = append(got, kv{string(key), string(val)})
+			return true
+		})
+		return got, ok
+	}
+	d := `{"a":1,"b\"c":{"x":[1,",\"y\":"]},"d":"e,\"f\":g","":null}`
+	got, ok := collect(d, []uint32{1, 7, 34, 50})
+	want := []kv{{`"a"`, `1`}, {`"b\"c"`, `{"x":[1,",\"y\":"]}`}, {`"d"`, `"e,\"f\":g"`}, {`""`, `null`}}
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v %v\nwant %v", ok, got, want)
+	}
+	if _, ok := collect(`{}`, nil); !ok {
+		t.Error("an empty object fits no offsets")
+	}
+	for _, bad := range []struct {
+		d    string
+		offs []uint32
+	}{
+		{`{"a":1}`, nil},                  // members missing
+		{`{"a":1,"b":2}`, []uint32{2, 7}}, // not at a key
+		{`{"a":1,"b":2}`, []uint32{1, 6}}, // not after a comma
+		{`{"a" :1}`, []uint32{1}},         // not compact
+		{`{"a":1,"b":2}`, []uint32{1, 40}},
+		{`["a",1]`, []uint32{1}},
+	} {
+		if _, ok := collect(bad.d, bad.offs); ok {
+			t.Errorf("%s with %v: want false", bad.d, bad.offs)
 		}
 	}
 }

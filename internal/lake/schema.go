@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 )
 
@@ -39,10 +40,13 @@ func newRowBuilder(d *tableDef) *rowBuilder {
 // VARCHAR columns), so ev must not change until the row is appended.
 func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 	d := b.def
-	clear(b.vals)
-	clear(b.set)
-	b.extra = append(b.extra[:0], '{')
-	err := eachMember(ev.JSON, func(rawKey, val []byte) {
+	reset := func() {
+		clear(b.vals)
+		clear(b.set)
+		b.extra = append(b.extra[:0], '{')
+	}
+	reset()
+	member := func(rawKey, val []byte) {
 		key := rawKey[1 : len(rawKey)-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			key = unescape(nil, rawKey)
@@ -69,7 +73,18 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 		b.extra = append(b.extra, rawKey...)
 		b.extra = append(b.extra, ':')
 		b.extra = append(b.extra, val...)
-	})
+	}
+	// The normalizer's offsets of the top-level keys spare scanning the
+	// values (most of the bytes); without them, or if the text does not fit
+	// them, the event is scanned.
+	var err error
+	if ev.Members == nil || !jsonscan.IndexedMembers(ev.JSON, ev.Members, func(_ int, key, val []byte) bool {
+		member(key, val)
+		return true
+	}) {
+		reset()
+		err = eachMember(ev.JSON, member)
+	}
 	if err != nil {
 		// Not an object we can read (cannot happen for normalized events):
 		// keep it whole.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prowl-siem/prowl/internal/gen"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 )
 
@@ -250,5 +252,39 @@ func TestFixedTables(t *testing.T) {
 	}
 	if cols := snap.Columns("no_such_table"); cols != nil {
 		t.Errorf("unknown table columns %v", cols)
+	}
+}
+
+// TestRowWithMembers: rows built from the normalizer's key offsets equal
+// rows built by scanning, and offsets that do not fit fall back to the scan.
+func TestRowWithMembers(t *testing.T) {
+	reg := logtypes.NewRegistry()
+	d := (&tableDefs{reg: reg}).forLogType("Okta.SystemLog")
+	norm := reg.NewNormalizer()
+	var raws [][]byte
+	err := gen.Okta(gen.OktaOptions{Count: 300, Seed: 5, Attacks: []string{"brute_force", "new_country"}}, func(raw []byte) error {
+		raws = append(raws, append([]byte(nil), raw...))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Escaped keys and values, braces in strings, an input p_ field.
+	raws = append(raws, append([]byte(`{"a\"b":"x\"y","zzz":{"k":[1,"}"]},"p_extra":1,`), raws[0][1:]...))
+	scanned, indexed := newRowBuilder(d), newRowBuilder(d)
+	for _, raw := range raws {
+		ev, err := norm.Normalize("Okta.SystemLog", raw, logtypes.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(scanned.row(&ev))
+		ev.Members = norm.AppendMembers(nil)
+		if got := indexed.row(&ev); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s\nwith offsets: %v\nscanned:      %v", ev.JSON, got, want)
+		}
+		ev.Members[len(ev.Members)-1]++ // not at a key: scanned instead
+		if got := indexed.row(&ev); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s\nwith bad offsets: %v\nscanned:          %v", ev.JSON, got, want)
+		}
 	}
 }

@@ -311,39 +311,18 @@ func members(d []byte, start int, fn func(m *member) bool) bool {
 }
 
 // indexedMembers is members for the top-level object of a normalized
-// event, whose keys start at the given offsets (compact JSON: each value
-// ends at the comma before the next key, the last at the closing brace).
+// event, whose keys start at the given offsets (jsonscan.IndexedMembers).
 // It returns false, having perhaps called fn for some members, when the
 // text does not fit the offsets.
 func indexedMembers(d []byte, offs []uint32, fn func(m *member) bool) bool {
-	n := len(d)
-	if n < 2 || d[0] != '{' || d[n-1] != '}' {
-		return false
-	}
 	var m member // one for the loop: fn's argument escapes
-	for k, off := range offs {
-		i := int(off)
-		end := n - 1
-		if k+1 < len(offs) {
-			end = int(offs[k+1]) - 1
-		}
-		if i >= end || end >= n || d[i] != '"' || (d[end] != ',' && k+1 < len(offs)) {
-			return false
-		}
-		if (k == 0 && i != 1) || (k > 0 && d[i-1] != ',') {
-			return false
-		}
-		ke, escaped, nonASCII := scanKey(d, i)
-		if ke < 0 || ke >= end || d[ke] != ':' {
-			return false
-		}
-		m = keyMember(d, i, ke, escaped, nonASCII)
-		m.ord, m.valS, m.valE = k, ke+1, end
-		if !fn(&m) {
-			return true
-		}
-	}
-	return len(offs) > 0 || n == 2
+	return jsonscan.IndexedMembers(d, offs, func(k int, key, val []byte) bool {
+		i := int(offs[k])
+		_, escaped, nonASCII := scanKey(key, 0)
+		m = keyMember(d, i, i+len(key), escaped, nonASCII)
+		m.ord, m.valS, m.valE = k, i+len(key)+1, i+len(key)+1+len(val)
+		return fn(&m)
+	})
 }
 
 // keyMatch tracks, for one wanted key while an object is scanned, the
