@@ -271,7 +271,7 @@ type scratch struct {
 	set     *Set
 	ev      []byte
 	members []uint32 // offsets of the event's top-level keys, or nil
-	shape   shape
+	shapes  []*shape // most recently used first
 	gen     uint32
 	slots   []slot
 	marks   []uint32
@@ -344,19 +344,23 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 	}
 	var ok bool
 	if pid == 0 && sc.members != nil {
-		if sc.shape.resolve(sc.ev, sc.members, kids, sc.slots, sc.gen) {
-			return
+		for i, sh := range sc.shapes {
+			if sh.resolve(sc.ev, sc.members, kids, sc.slots, sc.gen) {
+				copy(sc.shapes[1:i+1], sc.shapes[:i])
+				sc.shapes[0] = sh
+				return
+			}
 		}
 		// The normalizer's offsets of the top-level keys spare the scan
 		// of the values; text that does not fit them is scanned instead.
-		sc.shape.reset()
+		sh := sc.newShape()
 		if ok = indexedMembers(sc.ev, sc.members, func(m *member) bool {
-			sc.shape.add(sc.ev[m.keyS:m.valS])
+			sh.add(sc.ev[m.keyS:m.valS])
 			return see(m)
 		}); ok {
-			sc.shape.learn(kms)
+			sh.learn(kms)
 		} else {
-			sc.shape.reset()
+			sh.reset()
 			for i := range kms {
 				kms[i] = keyMatch{key: kms[i].key, lower: kms[i].lower, goLookup: kms[i].goLookup}
 			}
@@ -379,11 +383,30 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 	}
 }
 
-// shape remembers the top-level keys of the last event read through its
-// member offsets, and which member each wanted key resolved to. Events of
-// one source mostly have the same keys in the same order, so the next one
-// needs only a comparison of its key bytes: the same key text in the same
-// order gives the same lookups.
+// maxShapes is how many event shapes a scratch remembers.
+const maxShapes = 8
+
+// newShape returns an empty shape at the front of the cache, reusing the
+// least recently used one when the cache is full.
+func (sc *scratch) newShape() *shape {
+	var sh *shape
+	if len(sc.shapes) < maxShapes {
+		sh = &shape{}
+		sc.shapes = append(sc.shapes, nil)
+	} else {
+		sh = sc.shapes[len(sc.shapes)-1]
+	}
+	copy(sc.shapes[1:], sc.shapes[:len(sc.shapes)-1])
+	sc.shapes[0] = sh
+	sh.reset()
+	return sh
+}
+
+// shape remembers the top-level keys of an event read through its member
+// offsets, and which member each wanted key resolved to. Events of one
+// source mostly come in a few shapes (the keys of each event type, in the
+// same order), so a later event needs only a comparison of its key bytes:
+// the same key text in the same order gives the same lookups.
 type shape struct {
 	keys  []byte // each member's `"key":` text, concatenated
 	ends  []int  // where each member's text ends in keys
@@ -416,19 +439,19 @@ func (sh *shape) resolve(ev []byte, offs []uint32, kids []int, slots []slot, gen
 	if len(sh.found) != len(kids) || len(offs) != len(sh.ends) || n < 2 || ev[0] != '{' || ev[n-1] != '}' {
 		return false
 	}
-	start := 0
-	for k, off := range offs {
-		i := int(off)
-		text := sh.keys[start:sh.ends[k]]
-		start = sh.ends[k]
-		end := n - 1
-		if k+1 < len(offs) {
-			end = int(offs[k+1]) - 1
-		}
-		if i+len(text) > end || end >= n || !bytes.Equal(ev[i:i+len(text)], text) ||
-			(k == 0 && i != 1) || (k > 0 && ev[i-1] != ',') || (k+1 < len(offs) && ev[end] != ',') {
+	if len(offs) > 0 && (offs[0] != 1 || int(offs[len(offs)-1]) >= n) {
+		return false
+	}
+	// Each key text must be where the offset says, followed by its value
+	// and the comma before the next key (or the closing brace).
+	limit := n - 1
+	for k := len(offs) - 1; k >= 0; k-- {
+		i := int(offs[k])
+		text := sh.keys[startOf(sh.ends, k):sh.ends[k]]
+		if i < 1 || i+len(text) > limit || string(ev[i:i+len(text)]) != string(text) || (k > 0 && ev[i-1] != ',') {
 			return false
 		}
+		limit = i - 1
 	}
 	for j, k := range kids {
 		v := value{cl: sh.found[j].cl}
