@@ -7,7 +7,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/detect"
+	"github.com/prowl-siem/prowl/internal/jsondec"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/match"
 	"github.com/prowl-siem/prowl/internal/prefilter"
@@ -331,11 +331,11 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	return out, nil
 }
 
+// decode decodes an event for the Go matchers, into the values
+// encoding/json gives with UseNumber.
 func decode(data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	m, err := jsondec.Decode(data)
+	if err != nil {
 		return nil, fmt.Errorf("decoding event: %w", err)
 	}
 	return m, nil

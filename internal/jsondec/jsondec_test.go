@@ -1,0 +1,114 @@
+package jsondec
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/prowl-siem/prowl/internal/gen"
+	"github.com/prowl-siem/prowl/internal/logtypes"
+)
+
+// reference decodes data as the engine did before: encoding/json with
+// UseNumber, requiring one object and nothing after it.
+func reference(data []byte) (map[string]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	rest := data[dec.InputOffset():]
+	return m, len(bytes.TrimLeft(rest, " \t\r\n")) == 0
+}
+
+var seeds = []string{
+	`{}`, ` { "a" : [ 1 , -2.5e+3 , true , false , null , "x" , { } , [ ] ] } `,
+	`{"a":1,"a":{"b":2}}`, `{"k":"\u00e9\ud83d\ude00\n\"\\\/\b\f\r\t"}`,
+	`{"lone":"\ud800","low":"\udc00x","pair-broken":"\ud800\u0041","high-high":"\ud800\ud800"}`,
+	"{\"bad\":\"\xff\xfeok\xe2\x82\"}", "{\"\xff\":1}", `{"n":0,"m":-0,"big":123456789012345678901234567890,"e":1E5}`,
+	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":tru}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}",
+	`{"a":1,}`, `{"a" 1}`, `[1]`, `"s"`, `null`, `{"a":1} x`, `{"a":1}{}`, `{"a":[1,]}`, `{"a":"`, `{`, ``,
+}
+
+func check(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantOK := reference(data)
+	got, err := Decode(data)
+	if (err == nil) != wantOK {
+		t.Fatalf("%q: error %v, encoding/json accepts: %v", data, err, wantOK)
+	}
+	if wantOK && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n got %#v\nwant %#v", data, got, want)
+	}
+}
+
+func TestSameAsEncodingJSON(t *testing.T) {
+	for _, s := range seeds {
+		check(t, []byte(s))
+	}
+	norm := logtypes.NewRegistry().NewNormalizer()
+	n := 0
+	err := gen.Okta(gen.OktaOptions{Count: 500, Seed: 4, Attacks: []string{"brute_force", "new_country"}}, func(raw []byte) error {
+		check(t, raw)
+		ev, err := norm.Normalize("Okta.SystemLog", raw, logtypes.Meta{})
+		if err != nil {
+			return err
+		}
+		check(t, ev.JSON)
+		n++
+		return nil
+	})
+	if err != nil || n != 500 {
+		t.Fatal(err, n)
+	}
+}
+
+// FuzzDecode compares Decode with encoding/json on arbitrary input.
+//
+//	go test ./internal/jsondec -run '^$' -fuzz FuzzDecode -fuzztime 60s
+func FuzzDecode(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { check(t, data) })
+}
+
+func BenchmarkDecode(b *testing.B) {
+	var events [][]byte
+	norm := logtypes.NewRegistry().NewNormalizer()
+	gen.Okta(gen.OktaOptions{Count: 2000, Seed: 4}, func(raw []byte) error {
+		ev, err := norm.Normalize("Okta.SystemLog", raw, logtypes.Meta{})
+		if err == nil {
+			events = append(events, ev.JSON)
+		}
+		return err
+	})
+	var size int
+	for _, e := range events {
+		size += len(e)
+	}
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte) bool
+	}{
+		{"jsondec", func(d []byte) bool { _, err := Decode(d); return err == nil }},
+		{"baseline=encoding/json", func(d []byte) bool { _, ok := reference(d); return ok }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(size / len(events)))
+			i := 0
+			for b.Loop() {
+				if !tc.decode(events[i%len(events)]) {
+					b.Fatal("decode failed")
+				}
+				i++
+			}
+		})
+	}
+}
