@@ -111,15 +111,10 @@ func (d *decoder) object(i, depth int) (map[string]any, int, error) {
 			return nil, j, err
 		}
 		m[k] = v // a repeated key keeps its last value
-		i = jsonscan.SkipSpace(d.data, j)
-		if i < len(d.data) && d.data[i] == ',' {
-			i = jsonscan.SkipSpace(d.data, i+1)
-			continue
+		more := false
+		if i, more, err = d.next(j, '}'); err != nil || !more {
+			return m, i, err
 		}
-		if i < len(d.data) && d.data[i] == '}' {
-			return m, i + 1, nil
-		}
-		return nil, i, d.fail(i, "expected ',' or '}'")
 	}
 }
 
@@ -138,16 +133,24 @@ func (d *decoder) array(i, depth int) ([]any, int, error) {
 			return nil, j, err
 		}
 		a = append(a, v)
-		i = jsonscan.SkipSpace(d.data, j)
-		if i < len(d.data) && d.data[i] == ',' {
-			i = jsonscan.SkipSpace(d.data, i+1)
-			continue
+		more := false
+		if i, more, err = d.next(j, ']'); err != nil || !more {
+			return a, i, err
 		}
-		if i < len(d.data) && d.data[i] == ']' {
-			return a, i + 1, nil
-		}
-		return nil, i, d.fail(i, "expected ',' or ']'")
 	}
+}
+
+// next reads what follows a member or an element from j: a comma (more
+// follows, at the returned index) or the closing bracket (after it).
+func (d *decoder) next(j int, closing byte) (i int, more bool, err error) {
+	i = jsonscan.SkipSpace(d.data, j)
+	switch {
+	case i < len(d.data) && d.data[i] == ',':
+		return jsonscan.SkipSpace(d.data, i+1), true, nil
+	case i < len(d.data) && d.data[i] == closing:
+		return i + 1, false, nil
+	}
+	return i, false, d.fail(i, "expected ',' or '"+string(closing)+"'")
 }
 
 // str decodes the string whose opening quote is at i. Like encoding/json,
