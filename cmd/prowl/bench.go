@@ -39,13 +39,16 @@ type benchFlags struct {
 	batch        int
 	skipBaseline bool
 	cpuProfile   string
+	ingestEvents int
+	skipSimple   bool
+	skipLake     bool
 }
 
 func newBenchCmd() *cobra.Command {
 	f := &benchFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure Python detection throughput against the naive baseline",
+		Short: "Measure detections, lake ingest and lake queries, each against a baseline",
 		Long: `Generate Okta System Log events (as prowl gen okta does, every attack
 scenario injected) and run the same detections over the same events three
 ways, in one run:
@@ -62,9 +65,29 @@ ways, in one run:
 For each it reports events/s, CPU seconds (prowl and its Python processes),
 peak resident memory (the process and its Python workers; the generated
 corpus, held in memory, is part of it: "RSS at start" shows what was
-resident when the run began) and the share of events that reached Python. The detections are the bundled Okta pack unless --path names others.`,
+resident when the run began) and the share of events that reached Python. The detections are the bundled Okta pack unless --path names others.
+
+Then, each in a table of its own, with its baseline measured in the same run:
+
+  simple detections  the Okta pack written as 24 simple detections, the
+                     engine's Evaluate over the same events, normalized
+                     beforehand, on one core (GOMAXPROCS=1): events/s per
+                     core with the prefilters off (every event decoded for
+                     the Go matchers: the baseline) and on, the share of
+                     events decoded, and the matches, which must agree
+  lake ingest        the first --ingest-events events to zstd Parquet:
+                     prowl's path (normalize, write-ahead log, lake
+                     consumer, until the manifest lists every event)
+                     against DuckDB's read_json + COPY of their NDJSON
+                     (the schema inferred beforehand, from the whole
+                     file); MB/s of raw NDJSON and events/s
+  lake queries       three queries on that lake through the query API
+                     (as prowl query runs them) against the same SQL over
+                     the NDJSON with DuckDB's read_json and that schema,
+                     5 runs each: median and slowest latency`,
 		Example: `  prowl bench
-  prowl bench --events 100000 --cpuprofile prefilters.pprof`,
+  prowl bench --events 100000 --cpuprofile prefilters.pprof
+  prowl bench --events 200000 --skip-baseline --skip-lake`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
@@ -76,8 +99,12 @@ resident when the run began) and the share of events that reached Python. The de
 	cmd.Flags().StringVar(&f.python, "python", "", "Python interpreter (default: /usr/bin/python3 or python3)")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "Python workers (default: one per CPU)")
 	cmd.Flags().IntVar(&f.batch, "batch", 4096, "events per engine batch")
-	cmd.Flags().BoolVar(&f.skipBaseline, "skip-baseline", false, "do not run the baseline")
+	cmd.Flags().BoolVar(&f.skipBaseline, "skip-baseline", false, "do not run the Python-loop baseline")
 	cmd.Flags().StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the prefilters-on run (go tool pprof)")
+	cmd.Flags().IntVar(&f.ingestEvents, "ingest-events", 100_000, "events written to the lake and queried (the first of the generated ones)")
+	cmd.Flags().BoolVar(&f.skipSimple, "skip-simple", false, "do not measure the simple detections")
+	cmd.Flags().BoolVar(&f.skipLake, "skip-lake", false, "do not measure lake ingest and queries")
+	cmd.AddCommand(newBenchSoakCmd())
 	return cmd
 }
 
@@ -99,6 +126,9 @@ func runBench(ctx context.Context, out, progress io.Writer, f *benchFlags) error
 	}
 	if f.events <= 0 {
 		return fmt.Errorf("--events must be positive")
+	}
+	if f.ingestEvents <= 0 && !f.skipLake {
+		return fmt.Errorf("--ingest-events must be positive")
 	}
 	repo, cleanup, err := benchRepo(f.path)
 	if err != nil {
@@ -177,6 +207,21 @@ func runBench(ctx context.Context, out, progress io.Writer, f *benchFlags) error
 		if r.note != "" {
 			fmt.Fprintf(out, "%s: %s\n", r.name, r.note)
 		}
+	}
+	if !f.skipSimple {
+		rows, err := benchSimple(ctx, progress, f, raw)
+		if err != nil {
+			return err
+		}
+		printSimple(out, rows)
+	}
+	if !f.skipLake {
+		ingest, queries, err := benchLake(ctx, progress, f, raw)
+		if err != nil {
+			return err
+		}
+		printIngest(out, ingest)
+		printQueries(out, queries)
 	}
 	return nil
 }

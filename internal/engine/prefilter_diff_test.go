@@ -150,7 +150,7 @@ func soundnessRepo(t testing.TB) *analysis.Repo {
 	// simple rules with InlineFilters: the Go-side prefilters.
 	simple := filepath.Join(dir, "simple")
 	os.MkdirAll(simple, 0o755)
-	copyDir(t, "../match/testdata/okta_simple", simple, all)
+	copyDir(t, "../benchdata/okta_simple", simple, all)
 	specs, _ := filepath.Glob(filepath.Join(simple, "*.yml"))
 	for _, f := range specs {
 		data, _ := os.ReadFile(f)

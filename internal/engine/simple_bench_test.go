@@ -18,7 +18,7 @@ const simpleBenchEvents = 100_000
 
 // BenchmarkSimpleDetections measures issue #6's target for simple
 // detections: the bundled Okta pack's rules that the match grammar can
-// express (internal/match/testdata/okta_simple) over 100k generated Okta
+// express (internal/benchdata/okta_simple) over 100k generated Okta
 // events with every attack scenario, normalized as the pipeline does.
 // Every figure is per core: the Go sub-benchmarks run on one goroutine
 // with GOMAXPROCS=1, the baseline is one single-threaded Python process.
@@ -40,7 +40,7 @@ const simpleBenchEvents = 100_000
 // the two sides can be checked to agree; decode+match also reports the
 // mean size of a normalized event.
 func BenchmarkSimpleDetections(b *testing.B) {
-	simple, err := analysis.Load([]string{"../match/testdata/okta_simple"}, analysis.Options{})
+	simple, err := analysis.Load([]string{"../benchdata/okta_simple"}, analysis.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

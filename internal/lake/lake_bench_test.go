@@ -24,7 +24,8 @@ import (
 //   - lake_parquet: the lake consumer alone, over a log already written
 //     (Ingest with LogFirst);
 //   - duckdb: the baseline (RawNDJSON) — DuckDB's own read_json of the
-//     same NDJSON file and COPY to one zstd Parquet file.
+//     same NDJSON file, with the schema it inferred beforehand, and COPY
+//     to one zstd Parquet file.
 //
 // MB/s is raw NDJSON bytes per second; bytes/raw is the Parquet size over
 // the raw size. The log and the lake skip fsync, as DuckDB's COPY does.
