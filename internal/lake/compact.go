@@ -117,7 +117,7 @@ func (l *Lake) planCompaction(v *view) []compactGroup {
 	return out
 }
 
-// timeColumn is the column a table is partitioned and sorted by.
+// timeColumn is the column a table is partitioned by.
 func timeColumn(table string) string {
 	if d, ok := fixedTables[table]; ok {
 		return d.cols[d.timeCol].Name
@@ -149,9 +149,15 @@ func (l *Lake) compactOne(ctx context.Context, g compactGroup) error {
 		return err
 	}
 	defer conn.Close()
-	q := fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s], union_by_name = true) ORDER BY %s) TO %s (FORMAT parquet, COMPRESSION zstd)",
-		strings.Join(paths, ", "), sqlIdent(timeColumn(g.table)), sqlString(tmp))
+	// No ORDER BY: sorting a target-sized group took the writer's whole
+	// memory budget; the files are read in the order they were written,
+	// which is about the events' arrival order. Row groups of 16,384 rows
+	// keep the Parquet writer's buffers small.
+	q := fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s], union_by_name = true)) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d)",
+		strings.Join(paths, ", "), sqlString(tmp), rowGroupRows)
+	l.duckMu.Lock()
 	res, err := conn.ExecContext(ctx, q)
+	l.duckMu.Unlock()
 	if err != nil {
 		os.Remove(tmp)
 		return err

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ const (
 	DefaultRetention         = 90 * 24 * time.Hour
 	DefaultCompactInterval   = time.Minute
 	DefaultRetentionInterval = 10 * time.Minute
-	DefaultMemoryLimit       = "1GB"
+	DefaultMemoryLimit       = "512MB"
 )
 
 // Options configure a Lake.
@@ -76,8 +77,8 @@ type Options struct {
 	// enforces retention (defaults 1 minute and 10 minutes).
 	CompactInterval   time.Duration
 	RetentionInterval time.Duration
-	// MemoryLimit bounds the writer's DuckDB (default 1GB); compaction
-	// spills to Dir/_tmp beyond it.
+	// MemoryLimit bounds the writer's DuckDB (default 512MB); compaction
+	// spills to Dir/_tmp beyond it, and flushes and compactions take turns.
 	MemoryLimit string
 	// Now is the clock (default time.Now): flush delays, retention and
 	// when a partition counts as closed for compaction.
@@ -103,6 +104,10 @@ type Lake struct {
 	flushMu   sync.Mutex  // one flush at a time; held before commitMu
 	wconns    []*sql.Conn // the flush workers' DuckDB connections, under flushMu
 	compactMu sync.Mutex  // one compaction at a time; held before commitMu
+	// duckMu lets one flush or one compaction at a time use the writer's
+	// DuckDB, so that the two never need its memory at once; taken after
+	// flushMu or compactMu, before commitMu.
+	duckMu sync.Mutex
 
 	commitMu sync.Mutex // manifest writes; held before mu
 	man      *manifest
@@ -277,6 +282,10 @@ func (l *Lake) open() error {
 	for _, s := range []string{
 		"SET memory_limit = " + sqlString(l.opts.MemoryLimit),
 		"SET temp_directory = " + sqlString(filepath.Join(l.dir, "_tmp")),
+		// Files need no particular row order (compaction sorts by time),
+		// and keeping it costs memory.
+		"SET preserve_insertion_order = false",
+		"SET threads = 1",
 	} {
 		if _, err := l.db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("lake: configuring DuckDB (%s): %w", s, err)
@@ -568,7 +577,9 @@ func (l *Lake) flushLocked(ctx context.Context) error {
 	l.bufs, l.firstAt = newBuffers(), time.Time{}
 	l.mu.Unlock()
 
+	l.duckMu.Lock()
 	added, cols, err := l.writeFiles(ctx, bufs, from, to)
+	l.duckMu.Unlock()
 	if err == nil {
 		testHook("written")
 		err = l.commit(func(st *manifestState) (*commitRec, error) {
@@ -779,7 +790,7 @@ func (l *Lake) writePartition(ctx context.Context, worker int, def *tableDef, p 
 		return 0, err
 	}
 	tmp := filepath.Join(filepath.Dir(path), tmpPrefix+filepath.Base(path))
-	if _, err := conn.ExecContext(ctx, "COPY "+bufTable+" TO "+sqlString(tmp)+" (FORMAT parquet, COMPRESSION zstd)"); err != nil {
+	if _, err := conn.ExecContext(ctx, "COPY "+bufTable+" TO "+sqlString(tmp)+" (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE "+strconv.Itoa(rowGroupRows)+")"); err != nil {
 		os.Remove(tmp)
 		return 0, err
 	}
@@ -800,6 +811,10 @@ type rowBatch struct {
 }
 
 const rowBatchSize = 512
+
+// rowGroupRows is the Parquet row group size of the lake's files, smaller
+// than DuckDB's default (122,880) so that writing a file buffers less.
+const rowGroupRows = 16384
 
 // appendEvents converts events to rows and appends them. Conversion (Go)
 // runs on its own goroutine, ahead of the appender (cgo), so the two
