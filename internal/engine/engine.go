@@ -248,12 +248,13 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 		}
 		var decoded map[string]any
 		python = python[:0]
+		next := 0 // admitted holds goRule numbers in dets order
 		for _, d := range dets {
 			if d.Filter != nil || d.Simple != nil {
-				if len(admitted) == 0 || admitted[0] != c.goRule[d] {
+				if next == len(admitted) || admitted[next] != c.goRule[d] {
 					continue // the prefilter proved it false
 				}
-				admitted = admitted[1:]
+				next++
 				if decoded == nil {
 					var err error
 					if decoded, err = decode(ev.JSON); err != nil {
