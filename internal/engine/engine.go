@@ -90,10 +90,11 @@ type compiled struct {
 	conds      map[int]prefilter.Cond
 	prefilterN int
 	// goFilters are the necessary conditions of the simple detections and
-	// InlineFilters (match.Matcher.Prefilter), by goRule; nil when off.
+	// InlineFilters (match.Matcher.Prefilter), numbered per detection;
+	// goRules lists, by log type, the numbers of the detections that have
+	// one, in byLogType order.
 	goFilters *prefilter.Set
-	goRule    map[*detect.Detection]int
-	goRules   map[string][]int // by log type, in byLogType order
+	goRules   map[string][]int
 }
 
 // New compiles repo and starts the worker pool.
@@ -242,16 +243,19 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 		// Simple detections and InlineFilters: their prefilters first, then
 		// the exact test on the decoded event for those admitted.
 		admitted = admitted[:0]
-		if goRules := c.goRules[ev.LogType]; len(goRules) > 0 {
+		goRules := c.goRules[ev.LogType]
+		if len(goRules) > 0 {
 			goCandidates++
 			admitted = c.goFilters.Candidates(ev.JSON, ev.Members, goRules, admitted)
 		}
 		var decoded map[string]any
 		python = python[:0]
-		next := 0 // admitted holds goRule numbers in dets order
+		goNext, next := 0, 0 // in goRules and admitted, both in dets order
 		for _, d := range dets {
 			if d.Filter != nil || d.Simple != nil {
-				if next == len(admitted) || admitted[next] != c.goRule[d] {
+				r := goRules[goNext]
+				goNext++
+				if next == len(admitted) || admitted[next] != r {
 					continue // the prefilter proved it false
 				}
 				next++
@@ -485,17 +489,18 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 // log type and compiles their prefilters ("true" for all when off is
 // false, so that every such event is decoded).
 func (c *compiled) buildGoFilters(on bool) {
-	c.goRule, c.goRules = map[*detect.Detection]int{}, map[string][]int{}
+	c.goRules = map[string][]int{}
+	goRule := map[*detect.Detection]int{}
 	conds := map[int]prefilter.Cond{}
 	for lt, dets := range c.byLogType {
 		for _, d := range dets {
 			if d.Filter == nil && d.Simple == nil {
 				continue
 			}
-			r, ok := c.goRule[d]
+			r, ok := goRule[d]
 			if !ok {
-				r = len(c.goRule)
-				c.goRule[d] = r
+				r = len(goRule)
+				goRule[d] = r
 				var args []prefilter.Cond
 				for _, m := range []*match.Matcher{d.Filter, d.Simple} {
 					if m != nil && on {

@@ -156,30 +156,20 @@ func (d *decoder) next(j int, closing byte) (i int, more bool, err error) {
 // str decodes the string whose opening quote is at i. Like encoding/json,
 // it turns invalid UTF-8 and lone surrogates into U+FFFD.
 func (d *decoder) str(i int) (string, int, error) {
-	data := d.data
-	escaped, plain := false, true
-	j := i + 1
-	for {
-		j = jsonscan.SkipToQuoteOrBackslash(data, j)
-		if j >= len(data) {
-			return "", j, d.fail(i, "unterminated string")
-		}
-		if data[j] == '"' {
-			break
-		}
-		if data[j] == '\\' {
-			escaped = true
-			j += 2
-			continue
-		}
-		j++
+	end := jsonscan.SkipString(d.data, i)
+	if end < 0 {
+		return "", len(d.data), d.fail(i, "unterminated string")
 	}
-	body := data[i+1 : j]
+	j := end - 1 // the closing quote
+	body := d.data[i+1 : j]
+	escaped, plain := false, true
 	for _, c := range body {
-		if c < 0x20 {
+		switch {
+		case c < 0x20:
 			return "", i, d.fail(i, "control character in a string")
-		}
-		if c >= utf8.RuneSelf {
+		case c == '\\':
+			escaped = true
+		case c >= utf8.RuneSelf:
 			plain = false
 		}
 	}
@@ -241,23 +231,14 @@ func number(d []byte, i int) (int, bool) {
 	if d[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(d) && d[i] == '0':
+	if i < len(d) && d[i] == '0' {
 		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	default:
+	} else if i = digits(d, i); i < 0 {
 		return i, false
 	}
 	if i < len(d) && d[i] == '.' {
-		i++
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+		if i = digits(d, i+1); i < 0 {
 			return i, false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -265,12 +246,21 @@ func number(d []byte, i int) (int, bool) {
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+		if i = digits(d, i); i < 0 {
 			return i, false
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
 		}
 	}
 	return i, true
+}
+
+// digits returns the end of the run of one or more digits at d[i], or -1.
+func digits(d []byte, i int) int {
+	j := i
+	for j < len(d) && d[j] >= '0' && d[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
 }

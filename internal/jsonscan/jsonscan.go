@@ -51,6 +51,27 @@ func SkipToQuoteOrBackslash(d []byte, j int) int {
 	return j
 }
 
+// SkipString returns the index after the closing quote of the JSON string
+// whose opening quote is at d[i], or -1 when the string does not end in d.
+// Escapes are skipped, not checked.
+func SkipString(d []byte, i int) int {
+	j := i + 1
+	for {
+		j = SkipToQuoteOrBackslash(d, j)
+		if j >= len(d) {
+			return -1
+		}
+		switch d[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+}
+
 // IsHexDigit reports whether c is 0-9, a-f or A-F.
 func IsHexDigit(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -221,24 +242,11 @@ func IndexedMembers(d []byte, offs []uint32, fn func(k int, key, val []byte) boo
 			(k == 0 && i != 1) || (k > 0 && d[i-1] != ',') {
 			return false
 		}
-		ke := i + 1
-		for {
-			ke = SkipToQuoteOrBackslash(d[:end], ke)
-			if ke >= end {
-				return false
-			}
-			if d[ke] == '"' {
-				break
-			}
-			if d[ke] == '\\' {
-				ke++
-			}
-			ke++
-		}
-		if ke+1 >= end || d[ke+1] != ':' {
+		ke := SkipString(d[:end], i) // after the key's closing quote
+		if ke < 0 || ke >= end || d[ke] != ':' {
 			return false
 		}
-		if !fn(k, d[i:ke+1], d[ke+2:end]) {
+		if !fn(k, d[i:ke], d[ke+1:end]) {
 			return true
 		}
 	}

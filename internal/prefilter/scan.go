@@ -18,23 +18,7 @@ func skipWS(d []byte, i int) int { return jsonscan.SkipSpace(d, i) }
 
 // skipString returns the index after the closing quote of the string whose
 // opening quote is at i.
-func skipString(d []byte, i int) int {
-	j := i + 1
-	for {
-		j = jsonscan.SkipToQuoteOrBackslash(d, j)
-		if j >= len(d) {
-			return -1
-		}
-		switch d[j] {
-		case '"':
-			return j + 1
-		case '\\':
-			j += 2
-		default:
-			j++
-		}
-	}
-}
+func skipString(d []byte, i int) int { return jsonscan.SkipString(d, i) }
 
 // scanKey is skipString for keys, noting escapes and non-ASCII bytes.
 func scanKey(d []byte, i int) (end int, escaped, nonASCII bool) {

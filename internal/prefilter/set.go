@@ -332,10 +332,16 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 	psl.scanned = sc.gen
 	kids := sc.set.paths[pid].children
 	kms := sc.kms[:0]
-	for _, k := range kids {
-		kms = append(kms, keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower, goLookup: sc.set.goLookup})
+	for range kids {
+		kms = append(kms, keyMatch{})
 	}
 	sc.kms = kms
+	fresh := func() {
+		for i, k := range kids {
+			kms[i] = keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower, goLookup: sc.set.goLookup}
+		}
+	}
+	fresh()
 	see := func(m *member) bool {
 		for i := range kms {
 			kms[i].see(m)
@@ -361,9 +367,7 @@ func (sc *scratch) scanChildren(pid int, obj value) {
 			sh.learn(kms)
 		} else {
 			sh.reset()
-			for i := range kms {
-				kms[i] = keyMatch{key: kms[i].key, lower: kms[i].lower, goLookup: kms[i].goLookup}
-			}
+			fresh()
 		}
 	}
 	if !ok {
