@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,15 +306,11 @@ func benchEngine(ctx context.Context, progress io.Writer, f *benchFlags, repo *a
 	resetPeakRSS()
 	startRSS := rssMiB()
 	if !off && f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+		stopCPU, err := startCPUProfile(f.cpuProfile)
 		if err != nil {
 			return benchRow{}, err
 		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return benchRow{}, err
-		}
-		defer pprof.StopCPUProfile()
+		defer stopCPU()
 	}
 	cpu0 := selfCPU() + liveChildrenCPU()
 	res, err := engine.Drive(ctx, e, raw, engine.DriveOptions{LogType: "Okta.SystemLog", BatchSize: f.batch, Alerts: mgr})

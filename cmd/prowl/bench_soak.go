@@ -54,6 +54,8 @@ type soakOptions struct {
 	reportEvery time.Duration
 	events      int
 	dataDir     string   // "" for a temporary directory
+	cpuProfile  string   // file for a CPU profile of the feeding period, or ""
+	heapProfile string   // file for a heap profile at the Go heap's peak, or ""
 	environ     []string // PROWL_* settings the server may take
 }
 
@@ -125,6 +127,8 @@ PROWL_* variables as for prowl up.`,
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", "", "data directory (default: a temporary directory, removed afterwards)")
 	cmd.Flags().DurationVar(&o.reportEvery, "report-every", 10*time.Second, "interval of progress lines")
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "size of the generated corpus, fed in a loop")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the feeding period (go tool pprof)")
+	cmd.Flags().StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile taken when the Go heap peaks (go tool pprof)")
 	return cmd
 }
 
@@ -185,6 +189,14 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 	fmt.Fprintf(out, "prowl bench soak: %s events/s for %s, %d CPUs, %d Python workers, load average %s, data in %s\n",
 		thousands(float64(o.rate)), o.duration, runtime.NumCPU(), r.pythonWorkers, r.loadStart, cfg.DataDir)
 	resetPeakRSS()
+	if o.cpuProfile != "" {
+		stopCPU, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return soakReport{}, err
+		}
+		defer stopCPU()
+	}
+	heap := heapProfiler{path: o.heapProfile}
 	cpu0 := selfCPU() + liveChildrenCPU()
 	start := time.Now()
 	var ingested, skipped atomic.Int64
@@ -200,6 +212,9 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 	take := func() {
 		s := soakSample{elapsed: time.Since(start), ingested: ingested.Load()}
 		s.goHeap, s.goRuntime = goMemory()
+		if err := heap.observe(s.goHeap); err != nil {
+			fmt.Fprintf(logOut, "writing the heap profile: %v\n", err)
+		}
 		s.prowlRSS, s.pythonRSS = processRSS("VmRSS:")
 		written, evaluated, alerts, lakeRows, err := p.read()
 		if err != nil {

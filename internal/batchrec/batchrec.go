@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prowl-siem/prowl/internal/logtypes"
@@ -48,6 +49,7 @@ func appendBytes(dst, b []byte) []byte {
 
 // Encode appends the encoding of r to dst and returns the extended slice.
 func Encode(dst []byte, r *Record) []byte {
+	dst = slices.Grow(dst, maxEncodedSize(r))
 	dst = append(dst, Version)
 	dst = appendBytes(dst, []byte(r.SourceID))
 	dst = appendBytes(dst, r.Checkpoint)
@@ -67,6 +69,17 @@ func Encode(dst []byte, r *Record) []byte {
 		}
 	}
 	return dst
+}
+
+// maxEncodedSize bounds the size of r's encoding, so that Encode grows its
+// buffer once instead of copying it again and again as it fills.
+func maxEncodedSize(r *Record) int {
+	n := 1 + 3*binary.MaxVarintLen64 + len(r.SourceID) + len(r.Checkpoint)
+	for i := range r.Events {
+		e := &r.Events[i]
+		n += 6*binary.MaxVarintLen64 + len(e.LogType) + len(e.RowID) + len(e.JSON) + len(e.Members)*binary.MaxVarintLen32
+	}
+	return n
 }
 
 type reader struct {

@@ -57,3 +57,20 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("empty record: %v %+v", err, empty)
 	}
 }
+
+// TestEncodeGrowsOnce checks that Encode sizes its buffer once: a batch of
+// large events costs one allocation, not one per doubling.
+func TestEncodeGrowsOnce(t *testing.T) {
+	r := &Record{SourceID: "okta", Checkpoint: []byte("cursor")}
+	for i := range 500 {
+		r.Events = append(r.Events, logtypes.Event{LogType: "Okta.SystemLog", RowID: strings.Repeat("r", 20),
+			Time: time.UnixMicro(int64(i) << 40).UTC(), ParseTime: time.UnixMicro(-int64(i) << 40).UTC(),
+			JSON: []byte(`{"k":"` + strings.Repeat("v", 100+i) + `"}`), Members: []uint32{1, 1 << 31}})
+	}
+	if n := len(Encode(nil, r)); n > maxEncodedSize(r) {
+		t.Fatalf("encoding is %d bytes, over the bound %d", n, maxEncodedSize(r))
+	}
+	if allocs := testing.AllocsPerRun(10, func() { Encode(nil, r) }); allocs != 1 {
+		t.Errorf("Encode allocated %v times, want 1", allocs)
+	}
+}

@@ -30,8 +30,10 @@ type compactGroup struct {
 
 // Compact merges small files (smaller than TargetFileBytes) of every
 // partition that has more than four of them, or at least two once the
-// partition's hour is over (late events). Merged files grow up to about
-// TargetFileBytes. Run calls it every CompactInterval.
+// partition's hour is over (late events). While the hour is open it merges
+// only the newest files of comparable size (newestRun); once it is over,
+// all of them. Merged files grow up to about TargetFileBytes. Run calls it
+// every CompactInterval.
 func (l *Lake) Compact(ctx context.Context) error {
 	l.compactMu.Lock()
 	defer l.compactMu.Unlock()
@@ -92,8 +94,11 @@ func (l *Lake) planCompaction(v *view) []compactGroup {
 			}
 			start, err := time.Parse(time.DateOnly, k.day)
 			closed := err == nil && !now.Before(start.Add(time.Duration(k.hour+1)*time.Hour+settle))
-			if len(small) <= maxSmallFiles && !closed {
-				continue
+			if !closed {
+				if len(small) <= maxSmallFiles {
+					continue
+				}
+				small = newestRun(small)
 			}
 			// Pack files, oldest first, into groups of up to the target size.
 			var group []File
@@ -115,6 +120,28 @@ func (l *Lake) planCompaction(v *view) []compactGroup {
 		}
 	}
 	return out
+}
+
+// mergeRatio bounds how much bigger than the newer files of a merge an
+// older file may be and still join it.
+const mergeRatio = 2
+
+// newestRun picks the files of an open partition to merge. Walking back
+// from the newest file (by newest event), it takes each older file while
+// that file is at most mergeRatio times the size of those already taken.
+// Merging only files of comparable size rewrites each event about
+// log2(flushes) times over the hour; merging every small file each time
+// would rewrite the growing merged file at every compaction.
+func newestRun(files []File) []File {
+	files = slices.Clone(files)
+	slices.SortStableFunc(files, func(a, b File) int { return a.Max.Compare(b.Max) })
+	i := len(files) - 1
+	size := files[i].Bytes
+	for i > 0 && files[i-1].Bytes <= mergeRatio*size {
+		i--
+		size += files[i].Bytes
+	}
+	return files[i:]
 }
 
 // timeColumn is the column a table is partitioned by.

@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -225,5 +226,73 @@ fields:
 	}
 	if cols := snap.Columns("custom_evolving"); cols[1].Name != "a" || cols[2].Name != "b" {
 		t.Errorf("columns %v", cols)
+	}
+}
+
+// TestNewestRunBoundsRewrites simulates an hour of flushes of equal size
+// into an open partition, compacting as Compact does, and counts the bytes
+// compaction rewrites: about 5 times the data, where merging every small
+// file at each compaction rewrites it about 45 times.
+func TestNewestRunBoundsRewrites(t *testing.T) {
+	const flushes = 360 // every 10 s for an hour
+	base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	var files []File
+	var written, rewritten int64
+	maxFiles := 0
+	for i := range flushes {
+		at := base.Add(time.Duration(i) * 10 * time.Second)
+		files = append(files, File{Path: strconv.Itoa(i), Bytes: 1000, Min: at, Max: at})
+		written += 1000
+		if len(files) > maxSmallFiles {
+			run := newestRun(files)
+			if len(run) < 2 {
+				continue
+			}
+			merged := File{Path: "c" + strconv.Itoa(i), Max: run[0].Max}
+			for _, f := range run {
+				merged.Bytes += f.Bytes
+				if f.Max.After(merged.Max) {
+					merged.Max = f.Max
+				}
+				files = slices.DeleteFunc(files, func(g File) bool { return g.Path == f.Path })
+			}
+			files = append(files, merged)
+			rewritten += merged.Bytes
+		}
+		maxFiles = max(maxFiles, len(files))
+	}
+	if amp := float64(rewritten) / float64(written); amp > 10 {
+		t.Errorf("compaction rewrote %.1f times the data written", amp)
+	}
+	if maxFiles > 16 {
+		t.Errorf("the open partition reached %d files", maxFiles)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Bytes
+	}
+	if total != written {
+		t.Errorf("files hold %d bytes, %d were written", total, written)
+	}
+}
+
+func TestNewestRunTakesComparableFiles(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2025, 3, 4, 10, m, 0, 0, time.UTC) }
+	files := []File{
+		{Path: "new", Bytes: 10, Max: at(9)},
+		{Path: "big", Bytes: 1000, Max: at(1)},
+		{Path: "mid", Bytes: 30, Max: at(5)},
+		{Path: "small", Bytes: 15, Max: at(7)},
+	}
+	var got []string
+	for _, f := range newestRun(files) {
+		got = append(got, f.Path)
+	}
+	// new (10), then small (15 <= 20), then mid (30 <= 50); big (1000) is too large.
+	if want := []string{"mid", "small", "new"}; !slices.Equal(got, want) {
+		t.Errorf("newestRun = %v, want %v", got, want)
+	}
+	if files[0].Path != "new" {
+		t.Error("newestRun reordered its argument")
 	}
 }
