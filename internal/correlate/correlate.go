@@ -453,6 +453,22 @@ func (r *Rule) RuleIDs() []string {
 	return ids
 }
 
+// FieldPaths lists the paths the rule reads from its matches' Fields,
+// sorted and without repeats: the join fields of every item (each
+// transition's Match and each MatchCriteria entry). Evaluation reads
+// nothing else of Fields, so a reader of rule matches may keep just their
+// values (Resolve), decoding only what Select(r.FieldPaths()) selects.
+func (r *Rule) FieldPaths() []string {
+	var paths []string
+	for _, it := range r.Items {
+		for _, c := range it.conds {
+			paths = append(paths, c.fa, c.fb)
+		}
+	}
+	sort.Strings(paths)
+	return slices.Compact(paths)
+}
+
 // Horizon is how far back a scheduled run reads rule matches: the lookback
 // plus the longest absence window, so that a result whose absence window
 // closed since the previous run is still seen whole.

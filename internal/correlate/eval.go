@@ -21,8 +21,10 @@ type Match struct {
 	// Time is the event time of the match.
 	Time time.Time
 	// Fields is the matched event (decoded JSON, with p_alert_context and
-	// the other p_ fields) or just the fields the rule joins on. Join fields
-	// are dotted paths into it.
+	// the other p_ fields), or just the values of the rule's FieldPaths in
+	// it (Resolve) or the part of it they reach (Selection.Prune). Join
+	// fields are dotted paths into it; evaluation reads it only through
+	// them.
 	Fields  map[string]any
 	AlertID string
 	RowID   string

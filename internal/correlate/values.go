@@ -38,6 +38,97 @@ func walk(m map[string]any, segs []string) (any, bool) {
 	return nil, false
 }
 
+// Resolve returns the values of paths in fields, keyed by path: lookups
+// of the paths find in it what they find in fields (a key that is the
+// whole path is tried first), in one flat map, which is smaller than the
+// objects the values sit in. It is nil when no path is found.
+func Resolve(fields map[string]any, paths []string) map[string]any {
+	var out map[string]any
+	for _, p := range paths {
+		if v, ok := lookup(fields, p); ok {
+			if out == nil {
+				out = make(map[string]any, len(paths))
+			}
+			out[p] = v
+		}
+	}
+	return out
+}
+
+// A Selection is the part of a match's Fields that lookups of some paths
+// can reach: at each level of the tree, the keys lookup may read. Since
+// at each level lookup tries every run of leading path segments as a key,
+// the path "actor.alternateId" selects the keys "actor.alternateId"
+// (whole) and "actor" (and within it "alternateId").
+//
+// Lookups of the paths give the same values in fields pruned to their
+// selection as in the whole fields, so a reader of rule matches need
+// decode only the selection of Rule.FieldPaths (and keep only the values
+// of the paths: Resolve).
+type Selection map[string]*Selected
+
+// Selected is one key of a Selection.
+type Selected struct {
+	// Whole is set when a path ends at the key: its value is kept as it
+	// is, whatever it holds.
+	Whole bool
+	// Sub, when the key is not Whole, is the selection within its value,
+	// which lookup enters only when it is an object.
+	Sub Selection
+}
+
+// Select returns the selection of the dotted paths.
+func Select(paths []string) Selection {
+	sel := Selection{}
+	for _, p := range paths {
+		sel.add(strings.Split(p, "."))
+	}
+	return sel
+}
+
+func (s Selection) add(segs []string) {
+	for n := 1; n <= len(segs); n++ {
+		k := strings.Join(segs[:n], ".")
+		e := s[k]
+		if e == nil {
+			e = &Selected{}
+			s[k] = e
+		}
+		switch {
+		case n == len(segs):
+			e.Whole, e.Sub = true, nil
+		case !e.Whole:
+			if e.Sub == nil {
+				e.Sub = Selection{}
+			}
+			e.Sub.add(segs[n:])
+		}
+	}
+}
+
+// Prune returns the part of fields that s selects: the values of Whole
+// keys as they are (shared with fields), and objects pruned in turn for
+// the others. Objects left empty and non-objects under keys that are not
+// Whole are dropped: lookup could not enter them.
+func (s Selection) Prune(fields map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, e := range s {
+		v, ok := fields[k]
+		switch {
+		case !ok:
+		case e.Whole:
+			out[k] = v
+		default:
+			if sub, ok := v.(map[string]any); ok {
+				if p := e.Sub.Prune(sub); len(p) > 0 {
+					out[k] = p
+				}
+			}
+		}
+	}
+	return out
+}
+
 // joinValues returns the values a field contributes to a join, as sorted
 // unique canonical strings: a scalar gives one value, a list gives its
 // scalar elements (list-on-list joins intersect). Missing fields, nulls,

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,19 +36,33 @@ func (s *Scheduler) compiled(d *analysis.Detection) (*correlate.Rule, error) {
 	return r, err
 }
 
-// matchRow is a rule match read from the lake, with its event's JSON.
-type matchRow struct {
-	match   correlate.Match
-	logType string
-	event   json.RawMessage
+// readMatches reads the rule matches that rule reads, with event times in
+// [from, to], from the lake's rule_matches table, oldest first. Each
+// match's Fields hold only the part of its event that the rule's
+// FieldPaths reach (see matchDecoder): a window may hold a million
+// matches. Neither the event nor its log type is kept; matchEvents reads
+// them back for the few matches that need them.
+func (s *Scheduler) readMatches(ctx context.Context, rule *correlate.Rule, from, to time.Time, limit int, timeout time.Duration,
+	progress func(done, total int64)) ([]correlate.Match, bool, error) {
+	d := newMatchDecoder(rule.FieldPaths())
+	var out []correlate.Match
+	truncated, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, limit, timeout, progress, func(row []any) {
+		out = append(out, d.decode(row))
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, truncated, nil
 }
 
-// readMatches reads the rule matches of ruleIDs with event times in
-// [from, to] from the lake's rule_matches table, oldest first.
-func (s *Scheduler) readMatches(ctx context.Context, ruleIDs []string, from, to time.Time, limit int, timeout time.Duration,
-	progress func(done, total int64)) ([]matchRow, bool, error) {
+// scanMatches passes the rows (the columns of matchColumns) of the rule
+// matches of ruleIDs with event times in [from, to] to add, oldest first,
+// up to limit of them; truncated says that more follow. Each row is valid
+// only during the call.
+func (s *Scheduler) scanMatches(ctx context.Context, ruleIDs []string, from, to time.Time, limit int, timeout time.Duration,
+	progress func(done, total int64), add func(row []any)) (truncated bool, err error) {
 	if len(ruleIDs) == 0 || !s.opts.Lake.HasTable(lake.TableRuleMatches) {
-		return nil, false, nil
+		return false, nil
 	}
 	where := "p_rule_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ruleIDs)), ", ") + ")"
 	params := make([]any, len(ruleIDs))
@@ -56,63 +72,92 @@ func (s *Scheduler) readMatches(ctx context.Context, ruleIDs []string, from, to 
 	end := to.Add(time.Microsecond) // [from, to] inclusive
 	sl, total, err := timeSlices(ctx, s.opts.Lake, lake.TableRuleMatches, where, params, from, end, 20_000, timeout)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	c := &cursor{l: s.opts.Lake, table: lake.TableRuleMatches, where: where, params: params, slices: sl, pageSize: 10_000, timeout: timeout,
-		columns: "p_rule_id, p_event_time, p_alert_id, p_row_id, p_log_type, p_alert_context, event"}
-	var out []matchRow
+		columns: matchColumns}
+	n := 0
 	for {
 		row, err := c.next(ctx)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if row == nil {
 			if progress != nil {
-				progress(int64(len(out)), max(total, int64(len(out))))
+				progress(int64(n), max(total, int64(n)))
 			}
-			return out, false, nil
+			return false, nil
 		}
-		if len(out) == limit {
-			return out, true, nil
+		if n == limit {
+			return true, nil
 		}
-		mr, err := decodeMatch(row)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, mr)
-		if progress != nil && (len(out)%10_000 == 0) {
-			progress(int64(len(out)), max(total, int64(len(out))))
+		add(row)
+		n++
+		if progress != nil && (n%10_000 == 0) {
+			progress(int64(n), max(total, int64(n)))
 		}
 	}
 }
 
-// decodeMatch turns a rule_matches row (the columns readMatches selects)
-// into a correlation match whose Fields are the event with p_alert_id,
-// p_rule_id and p_alert_context added.
-func decodeMatch(row []any) (matchRow, error) {
-	at, _ := lakeTime(row[1])
-	mr := matchRow{match: correlate.Match{RuleID: str(row[0]), Time: at, AlertID: str(row[2]), RowID: str(row[3])}, logType: str(row[4])}
-	fields := map[string]any{}
-	if ev := str(row[6]); ev != "" {
-		mr.event = json.RawMessage(ev)
-		dec := json.NewDecoder(strings.NewReader(ev))
-		dec.UseNumber()
-		if err := dec.Decode(&fields); err != nil || fields == nil {
-			fields = map[string]any{}
+// matchEvent is the log type and event of a rule match.
+type matchEvent struct {
+	logType string
+	event   json.RawMessage
+}
+
+// matchEvents reads back from rule_matches the log type and event of each
+// of ms, by alert and row ID, for the alerts of correlation results
+// (readMatches keeps neither). It queries up to 100 matches at a time, in
+// event-time order, each query over the span of its matches' times. The
+// map is keyed by matchKey; a match whose row is gone has no entry.
+func (s *Scheduler) matchEvents(ctx context.Context, ms []*correlate.Match, timeout time.Duration) (map[string]matchEvent, error) {
+	const batch = 100
+	want := map[string]bool{}
+	var todo []*correlate.Match
+	for _, m := range ms {
+		if k := matchKey(m); !want[k] {
+			want[k] = true
+			todo = append(todo, m)
 		}
 	}
-	if ac := str(row[5]); ac != "" {
-		dec := json.NewDecoder(strings.NewReader(ac))
-		dec.UseNumber()
-		var v any
-		if dec.Decode(&v) == nil {
-			fields["p_alert_context"] = v
+	slices.SortFunc(todo, func(a, b *correlate.Match) int { return a.Time.Compare(b.Time) })
+	out := make(map[string]matchEvent, len(todo))
+	for len(todo) > 0 {
+		part := todo[:min(batch, len(todo))]
+		todo = todo[len(part):]
+		from, to := part[0].Time, part[len(part)-1].Time.Add(time.Microsecond)
+		conds := make([]string, len(part))
+		params := make([]any, 0, 2*len(part))
+		for i, m := range part {
+			conds[i] = "(p_alert_id = ? AND p_row_id = ?)"
+			params = append(params, m.AlertID, m.RowID)
+		}
+		q := fmt.Sprintf(`SELECT p_alert_id, p_row_id, p_log_type, event FROM %s
+WHERE p_occurs_between('%s', '%s') AND p_event_time >= TIMESTAMP '%s' AND p_event_time < TIMESTAMP '%s'
+  AND (%s)`, quoteIdent(lake.TableRuleMatches), sqlTime(from), sqlTime(to), sqlTime(from), sqlTime(to), strings.Join(conds, " OR "))
+		res, err := s.opts.Lake.Run(ctx, lake.Request{SQL: q, Params: params, Limit: 10 * len(part), Timeout: timeout})
+		if err != nil {
+			return nil, fmt.Errorf("reading the events of correlated matches: %w", err)
+		}
+		for _, row := range res.Rows {
+			if k := matchKey(&correlate.Match{AlertID: str(row[0]), RowID: str(row[1])}); want[k] {
+				out[k] = matchEvent{logType: str(row[2]), event: json.RawMessage(str(row[3]))}
+			}
 		}
 	}
-	fields["p_alert_id"] = mr.match.AlertID
-	fields["p_rule_id"] = mr.match.RuleID
-	mr.match.Fields = fields
-	return mr, nil
+	return out, nil
+}
+
+// lastMatches returns the last contributing match of each result: the
+// match whose event a correlation alert carries.
+func lastMatches(rs []*correlate.Result) []*correlate.Match {
+	var out []*correlate.Match
+	for _, r := range rs {
+		if n := len(r.Contributing); n > 0 {
+			out = append(out, &r.Contributing[n-1])
+		}
+	}
+	return out
 }
 
 // matchKey names a contributing match in the store.
@@ -135,20 +180,14 @@ func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, a
 	}
 	now := s.opts.Now()
 	from, to := rule.Window(now)
-	rows, truncated, err := s.readMatches(ctx, rule.RuleIDs(), from, to, s.opts.MaxMatches, timeout(d.Schedule), nil)
+	matches, truncated, err := s.readMatches(ctx, rule, from, to, s.opts.MaxMatches, timeout(d.Schedule), nil)
 	if err != nil {
 		run.Status, run.Error = runStatus(err), err.Error()
 		return s.finish(ctx, run)
 	}
-	run.Status, run.Rows, run.Truncated = store.RunOK, int64(len(rows)), truncated
-	if len(rows) == 0 {
+	run.Status, run.Rows, run.Truncated = store.RunOK, int64(len(matches)), truncated
+	if len(matches) == 0 {
 		return s.finish(ctx, run)
-	}
-	matches := make([]correlate.Match, len(rows))
-	byKey := map[string]*matchRow{}
-	for i := range rows {
-		matches[i] = rows[i].match
-		byKey[matchKey(&rows[i].match)] = &rows[i]
 	}
 	out := rule.Run(matches, from, to)
 	if out.Truncated {
@@ -162,7 +201,7 @@ func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, a
 		run.Status, run.Error = store.RunError, err.Error()
 		return s.finish(ctx, run)
 	}
-	var fresh []alerts.Match
+	var fresh []*correlate.Result
 	var keys []string
 	var latest time.Time
 	for i := range out.Results {
@@ -170,7 +209,7 @@ func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, a
 		if isSeen(seen, r) {
 			continue
 		}
-		fresh = append(fresh, s.correlationMatch(d, r, byKey))
+		fresh = append(fresh, r)
 		keys = append(keys, "r:"+r.ID)
 		for j := range r.Contributing {
 			k := matchKey(&r.Contributing[j])
@@ -183,7 +222,16 @@ func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, a
 	if len(fresh) == 0 {
 		return s.finish(ctx, run)
 	}
-	created, err := s.process(ctx, fresh)
+	events, err := s.matchEvents(ctx, lastMatches(fresh), timeout(d.Schedule))
+	if err != nil {
+		run.Status, run.Error = runStatus(err), err.Error()
+		return s.finish(ctx, run)
+	}
+	ms := make([]alerts.Match, len(fresh))
+	for i, r := range fresh {
+		ms[i] = s.correlationMatch(d, r, events)
+	}
+	created, err := s.process(ctx, ms)
 	if err != nil {
 		run.Status, run.Error = store.RunError, err.Error()
 		return s.finish(ctx, run)
@@ -213,8 +261,9 @@ func isSeen(seen map[string]bool, r *correlate.Result) bool {
 // correlationMatch is the alert manager's view of a correlation: a RULE
 // match of the correlation rule, with the result's title, severity and
 // dedup, threshold 1, and an alert context that lists the contributing
-// alerts and events. Its event is the last contributing match's.
-func (s *Scheduler) correlationMatch(d *analysis.Detection, r *correlate.Result, byKey map[string]*matchRow) alerts.Match {
+// alerts and events. Its event is the last contributing match's, from
+// events (see matchEvents; nil: no event).
+func (s *Scheduler) correlationMatch(d *analysis.Detection, r *correlate.Result, events map[string]matchEvent) alerts.Match {
 	m := alerts.Match{
 		Type: alerts.TypeRule, RuleID: d.ID, RuleVersion: s.opts.Engine.Version(d.ID),
 		Title: r.Title, Severity: r.Severity, Dedup: r.Dedup,
@@ -226,8 +275,8 @@ func (s *Scheduler) correlationMatch(d *analysis.Detection, r *correlate.Result,
 	if n := len(r.Contributing); n > 0 {
 		last := &r.Contributing[n-1]
 		m.RowID = last.RowID
-		if mr := byKey[matchKey(last)]; mr != nil {
-			m.LogType, m.Event = mr.logType, mr.event
+		if ev, ok := events[matchKey(last)]; ok {
+			m.LogType, m.Event = ev.logType, ev.event
 		}
 	}
 	return m

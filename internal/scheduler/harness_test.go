@@ -75,7 +75,7 @@ func (c *fakeClock) Set(t time.Time) {
 // engine over a detections directory and an alert manager, as the server
 // wires them.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *fakeClock
 	reg    *logtypes.Registry
 	norm   *logtypes.Normalizer
@@ -91,6 +91,25 @@ type world struct {
 }
 
 func newWorld(t *testing.T, start time.Time, detections map[string]string) *world {
+	t.Helper()
+	w := newLakeWorld(t, start)
+	detDir := filepath.Join(t.TempDir(), "detections")
+	if err := os.MkdirAll(detDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range detections {
+		if err := os.WriteFile(filepath.Join(detDir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.engine = newEngine(t, []string{detDir})
+	w.newManager()
+	return w
+}
+
+// newLakeWorld is a world without engine and alert manager (benchmarks
+// use it: no Python workers).
+func newLakeWorld(t testing.TB, start time.Time) *world {
 	t.Helper()
 	dir := t.TempDir()
 	w := &world{t: t, clock: newFakeClock(start), reg: logtypes.NewRegistry()}
@@ -122,17 +141,6 @@ func newWorld(t *testing.T, start time.Time, detections map[string]string) *worl
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.store.Close() })
-	detDir := filepath.Join(dir, "detections")
-	if err := os.MkdirAll(detDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range detections {
-		if err := os.WriteFile(filepath.Join(detDir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.engine = newEngine(t, []string{detDir})
-	w.newManager()
 	return w
 }
 

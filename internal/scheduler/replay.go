@@ -12,7 +12,6 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
-	"github.com/prowl-siem/prowl/internal/correlate"
 	"github.com/prowl-siem/prowl/internal/engine"
 	"github.com/prowl-siem/prowl/internal/lake"
 	"github.com/prowl-siem/prowl/internal/logtypes"
@@ -248,20 +247,14 @@ func (s *Scheduler) replayCorrelation(ctx context.Context, d *analysis.Detection
 	}
 	res.Tables = []string{lake.TableRuleMatches}
 	to := res.To.Add(-time.Microsecond) // Run's range is inclusive
-	rows, truncated, err := s.readMatches(ctx, rule.RuleIDs(), res.From, to, int(min(s.opts.ReplayMaxEvents, 1<<31-1)), replayQueryLimit,
+	matches, truncated, err := s.readMatches(ctx, rule, res.From, to, int(min(s.opts.ReplayMaxEvents, 1<<31-1)), replayQueryLimit,
 		func(done, total int64) { res.Events, res.Total = done, total; progress(done, total) })
 	if err != nil {
 		return err
 	}
-	res.Events = int64(len(rows))
+	res.Events = int64(len(matches))
 	if truncated {
 		res.Truncated, res.Stopped = true, fmt.Sprintf("stopped at the limit of %d rule matches", s.opts.ReplayMaxEvents)
-	}
-	matches := make([]correlate.Match, len(rows))
-	byKey := map[string]*matchRow{}
-	for i := range rows {
-		matches[i] = rows[i].match
-		byKey[matchKey(&rows[i].match)] = &rows[i]
 	}
 	out := rule.Run(matches, res.From, to)
 	if out.Truncated {
@@ -271,7 +264,9 @@ func (s *Scheduler) replayCorrelation(ctx context.Context, d *analysis.Detection
 	sort.SliceStable(results, func(a, b int) bool { return results[a].DecidedAt.Before(results[b].DecidedAt) })
 	t := newTally(ctx)
 	for i := range results {
-		m := s.correlationMatch(d, &results[i], byKey)
+		// No event or log type: the tally drops events, and the replay's
+		// alerts do not report log types.
+		m := s.correlationMatch(d, &results[i], nil)
 		m.EventTime = results[i].DecidedAt // the alert is made when the result is decided
 		if err := t.add([]alerts.Match{m}); err != nil {
 			return err
