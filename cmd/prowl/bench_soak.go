@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -161,6 +162,8 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 	}
 	defer c.f.Close()
 
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	goLimit := applyGoMemoryLimit(cfg, o.environ)
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(ctx, cfg, logger)
 	if err != nil {
@@ -186,8 +189,8 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 	if r.pythonWorkers == 0 {
 		r.pythonWorkers = runtime.NumCPU()
 	}
-	fmt.Fprintf(out, "prowl bench soak: %s events/s for %s, %d CPUs, %d Python workers, load average %s, data in %s\n",
-		thousands(float64(o.rate)), o.duration, runtime.NumCPU(), r.pythonWorkers, r.loadStart, cfg.DataDir)
+	fmt.Fprintf(out, "prowl bench soak: %s events/s for %s, %d CPUs, %d Python workers, Go memory limit %s, load average %s, data in %s\n",
+		thousands(float64(o.rate)), o.duration, runtime.NumCPU(), r.pythonWorkers, memLimit(goLimit), r.loadStart, cfg.DataDir)
 	resetPeakRSS()
 	if o.cpuProfile != "" {
 		stopCPU, err := startCPUProfile(o.cpuProfile)

@@ -51,6 +51,7 @@ func runServer(parent context.Context, cfg *config.Config) error {
 	if cfg.AdminToken == "" && !loopback(cfg.Listen) {
 		return fmt.Errorf("listen %s is not a loopback address: set admin_token (PROWL_ADMIN_TOKEN) to protect the API", cfg.Listen)
 	}
+	applyGoMemoryLimit(cfg, os.Environ())
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, logger)

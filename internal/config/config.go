@@ -35,6 +35,8 @@ type Config struct {
 	PythonWorkers  int           `yaml:"python_workers"`
 	RuleTimeout    time.Duration `yaml:"rule_timeout"`
 	PythonMemoryMB int           `yaml:"python_memory_mb"`
+	// GoMemoryLimitMB is the Go runtime's soft memory limit, in MiB.
+	GoMemoryLimitMB int `yaml:"go_memory_limit_mb"`
 
 	BatchSize  int           `yaml:"batch_size"`
 	BatchDelay time.Duration `yaml:"batch_delay"`
@@ -82,6 +84,7 @@ var Settings = []Setting{
 	{Key: "python_workers", field: "PythonWorkers", Default: "0", Description: "Python worker processes (0: one per CPU)"},
 	{Key: "rule_timeout", field: "RuleTimeout", Default: "10s", Description: "time limit of one detection function call"},
 	{Key: "python_memory_mb", field: "PythonMemoryMB", Default: "2048", Description: "address-space limit of each Python worker, in MiB"},
+	{Key: "go_memory_limit_mb", field: "GoMemoryLimitMB", Default: "512", Description: "soft limit of the Go runtime's memory, in MiB: the garbage collector works harder near it (0: none; a GOMEMLIMIT environment variable wins)"},
 	{Key: "batch_size", field: "BatchSize", Default: "500", Description: "events evaluated together by the detection engine"},
 	{Key: "batch_delay", field: "BatchDelay", Default: "0s", Description: "extra wait for more events before evaluating a batch (0: evaluate what has arrived; batches fill up under load by themselves)"},
 	{Key: "wal_sync_interval", field: "WALSync", Default: "0s", Description: "extra wait to share one fsync among appends (0: appends arriving during an fsync already share the next one)"},

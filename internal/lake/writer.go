@@ -33,6 +33,7 @@ const Consumer = "lake"
 // Defaults of Options.
 const (
 	DefaultFlushRows         = 50_000
+	DefaultFlushBytes        = 32 << 20
 	DefaultFlushInterval     = 5 * time.Second
 	DefaultTargetFileBytes   = 128 << 20
 	DefaultRetention         = 90 * 24 * time.Hour
@@ -56,6 +57,10 @@ type Options struct {
 	// FlushRows flushes the buffers once they hold this many rows
 	// (default 50,000).
 	FlushRows int
+	// FlushBytes flushes the buffers once the events they hold add up to
+	// this many bytes of JSON (default 32 MiB), which bounds the writer's
+	// memory whatever the size of the events.
+	FlushBytes int64
 	// FlushInterval flushes the buffers at the latest this long after
 	// their first row arrived (default 5s): events are queryable within
 	// about that delay.
@@ -158,6 +163,9 @@ func Open(opts Options) (*Lake, error) {
 	}
 	if opts.FlushRows <= 0 {
 		opts.FlushRows = DefaultFlushRows
+	}
+	if opts.FlushBytes <= 0 {
+		opts.FlushBytes = DefaultFlushBytes
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
@@ -452,6 +460,7 @@ func (p *partBuf) stretch(t time.Time) {
 type buffers struct {
 	parts map[partKey]*partBuf
 	rows  int
+	bytes int64 // JSON bytes of the buffered events
 }
 
 func newBuffers() *buffers { return &buffers{parts: map[partKey]*partBuf{}} }
@@ -480,6 +489,7 @@ func (l *Lake) addEvents(events []logtypes.Event, end wal.Offset) {
 		p := l.bufs.part(partKey{t, unixHour(ev.Time)})
 		p.events = append(p.events, *ev)
 		p.stretch(ev.Time)
+		l.bufs.bytes += int64(len(ev.JSON))
 	}
 	l.bufs.rows += len(events)
 	if end > l.bufTo {
@@ -539,6 +549,7 @@ func (l *Lake) restore(old *buffers, firstAt time.Time) {
 		l.bufs.parts[k] = p
 	}
 	l.bufs.rows += old.rows
+	l.bufs.bytes += old.bytes
 	if !firstAt.IsZero() && (l.firstAt.IsZero() || firstAt.Before(l.firstAt)) {
 		l.firstAt = firstAt
 	}
@@ -1018,7 +1029,9 @@ func (l *Lake) Run(ctx context.Context) error {
 		events []logtypes.Event
 		end    wal.Offset
 	}
-	items := make(chan item, 64)
+	// A few records of read-ahead keep the loop fed; more would only hold
+	// decoded events in memory while a flush runs (the log keeps them).
+	items := make(chan item, 8)
 	readErr := make(chan error, 1)
 	if log := l.opts.Log; log != nil {
 		l.mu.Lock()
@@ -1079,7 +1092,7 @@ func (l *Lake) Run(ctx context.Context) error {
 		select {
 		case it := <-in:
 			l.addEvents(it.events, it.end)
-			if l.buffered() >= l.opts.FlushRows {
+			if l.full() {
 				flush()
 			}
 		case <-l.kick:
@@ -1112,6 +1125,13 @@ func (l *Lake) buffered() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.bufs.rows
+}
+
+// full reports whether the buffers hold FlushRows rows or FlushBytes bytes.
+func (l *Lake) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bufs.rows >= l.opts.FlushRows || l.bufs.bytes >= l.opts.FlushBytes
 }
 
 // due reports whether the buffers have waited FlushInterval.

@@ -745,9 +745,9 @@ func TestSecondOpenRefused(t *testing.T) {
 // TestLakeSizeVsRaw checks that the lake stores realistic Okta events in a
 // small fraction of their raw NDJSON size (the benchmark reports the
 // figure for 100k events). The partition is large enough for the flush to
-// split it across its workers.
+// split it across its workers, flushed once.
 func TestLakeSizeVsRaw(t *testing.T) {
-	h := newStoreHarness(t, Options{})
+	h := newStoreHarness(t, Options{FlushBytes: 1 << 30})
 	var raws [][]byte
 	var raw int64
 	const n = 2*splitRows + 100
@@ -773,5 +773,31 @@ func TestLakeSizeVsRaw(t *testing.T) {
 	t.Logf("raw NDJSON %.1f MB, lake %.2f MB in %d files: %.3f of raw (%.1fx smaller)", float64(raw)/1e6, float64(st.Bytes)/1e6, st.Files, ratio, 1/ratio)
 	if ratio > 0.15 {
 		t.Errorf("the lake is %.2f of the raw size", ratio)
+	}
+}
+
+// TestFlushByBytes checks the FlushBytes trigger: with the row and time
+// triggers out of reach, the buffers flush exactly when their events' JSON
+// reaches FlushBytes.
+func TestFlushByBytes(t *testing.T) {
+	h := newStoreHarness(t, Options{FlushRows: 1 << 30, FlushInterval: time.Hour})
+	events := h.oktaEvents(280, 3, time.Second)
+	var total int64
+	for _, ev := range events {
+		total += int64(len(ev.JSON))
+	}
+	h.lake.opts.FlushBytes = total
+	for i := 0; i < 240; i += 40 {
+		h.appendEvents(events[i : i+40])
+	}
+	h.run()
+	h.waitRead()
+	if st := h.lake.Stats(); st.Flushes != 0 || st.Buffered != 240 {
+		t.Fatalf("flushed below FlushBytes: %+v", st)
+	}
+	h.appendEvents(events[240:])
+	h.waitOffset()
+	if st := h.lake.Stats(); st.Flushes != 1 || st.Buffered != 0 || st.Rows != 280 {
+		t.Errorf("after reaching FlushBytes: %+v", st)
 	}
 }
