@@ -1,7 +1,9 @@
 // Package jsonscan holds the low-level pieces shared by the in-place JSON
-// scanners (internal/logtypes, internal/prefilter): skipping whitespace,
-// finding quotes and backslashes eight bytes at a time, and reading \u
-// escapes. Everything here works on the raw bytes and allocates nothing.
+// scanners (internal/logtypes, internal/prefilter, internal/lake,
+// internal/scheduler): skipping whitespace, strings and whole values,
+// walking the members of an object, finding quotes and backslashes eight
+// bytes at a time, and reading \u escapes. Everything here works on the
+// raw bytes and allocates nothing.
 package jsonscan
 
 import (
@@ -251,4 +253,104 @@ func IndexedMembers(d []byte, offs []uint32, fn func(k int, key, val []byte) boo
 		}
 	}
 	return true
+}
+
+// SkipValue returns the index after the JSON value that starts at d[i] (no
+// leading whitespace), or -1 when no value starts there or it does not end
+// in d. Only strings and brackets are checked: a string must end (its
+// escapes are skipped, as in SkipString), brackets must balance (either
+// closing bracket closes either opening one), and a number or literal is
+// whatever nonempty text runs up to the next ',', '}', ']', whitespace or
+// the end of d. Every JSON value is skipped exactly, but some text that is
+// not JSON is skipped too.
+func SkipValue(d []byte, i int) int {
+	if i >= len(d) {
+		return -1
+	}
+	switch d[i] {
+	case '"':
+		return SkipString(d, i)
+	case '{', '[':
+		// Byte by byte: in typical JSON a bracket or quote comes every
+		// few bytes, too often for skipping eight at a time to pay.
+		depth := 0
+		for j := i; j < len(d); j++ {
+			switch d[j] {
+			case '"':
+				if j = SkipString(d, j); j < 0 {
+					return -1
+				}
+				j-- // the loop steps past the closing quote
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default: // a number or literal
+		j := i
+		for j < len(d) {
+			switch d[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				if j == i {
+					return -1
+				}
+				return j
+			}
+			j++
+		}
+		return j // j > i: d[i] is not a terminator
+	}
+}
+
+// EachMember calls fn, in order, for each member of the JSON object that
+// starts d (after whitespace): rawKey is the member's key with its quotes,
+// val its value; both are subslices of d (so cap(d)-cap(val) is val's
+// offset in d). fn returns false to stop. Keys are skipped with SkipString
+// and values with SkipValue, not decoded or checked further; a repeated key
+// is passed each time. The bytes after the object's closing brace are not
+// read. EachMember returns false when d does not start with an object or
+// the object is malformed where it is read, having perhaps called fn for
+// the members before the fault; it returns true when the object ends or fn
+// stops it.
+func EachMember(d []byte, fn func(rawKey, val []byte) bool) bool {
+	i := SkipSpace(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return false
+	}
+	if i = SkipSpace(d, i+1); i < len(d) && d[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return false
+		}
+		ke := SkipString(d, i)
+		if ke < 0 {
+			return false
+		}
+		k := i
+		if i = SkipSpace(d, ke); i >= len(d) || d[i] != ':' {
+			return false
+		}
+		v := SkipSpace(d, i+1)
+		ve := SkipValue(d, v)
+		if ve < 0 {
+			return false
+		}
+		if !fn(d[k:ke], d[v:ve]) {
+			return true
+		}
+		switch i = SkipSpace(d, ve); {
+		case i < len(d) && d[i] == ',':
+			i = SkipSpace(d, i+1)
+		case i < len(d) && d[i] == '}':
+			return true
+		default:
+			return false
+		}
+	}
 }

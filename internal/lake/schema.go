@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -19,8 +18,6 @@ import (
 // A value that does not fit its column (which the normalizer's checks make
 // rare) goes to p_extra with the fields the schema does not name, so no
 // field is ever lost.
-
-var errNotObject = errors.New("event is not a JSON object")
 
 // rowBuilder converts events of one table into rows. It reuses its buffers:
 // the row it returns is valid until the next call.
@@ -46,7 +43,7 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 		b.extra = append(b.extra[:0], '{')
 	}
 	reset()
-	member := func(rawKey, val []byte) {
+	member := func(rawKey, val []byte) bool {
 		key := rawKey[1 : len(rawKey)-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			key = unescape(nil, rawKey)
@@ -55,7 +52,7 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 		if !ok {
 			i, ok = d.pIdx[string(key)]
 			if ok && d.meta[i] {
-				return // set from the event's metadata below
+				return true // set from the event's metadata below
 			}
 			if i == d.extra {
 				ok = false
@@ -64,7 +61,7 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 		if ok && !b.set[i] {
 			if v, fits := b.convert(i, val); fits {
 				b.vals[i], b.set[i] = v, true
-				return
+				return true
 			}
 		}
 		if len(b.extra) > 1 {
@@ -73,19 +70,19 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 		b.extra = append(b.extra, rawKey...)
 		b.extra = append(b.extra, ':')
 		b.extra = append(b.extra, val...)
+		return true
 	}
 	// The normalizer's offsets of the top-level keys spare scanning the
 	// values (most of the bytes); without them, or if the text does not fit
 	// them, the event is scanned.
-	var err error
-	if ev.Members == nil || !jsonscan.IndexedMembers(ev.JSON, ev.Members, func(_ int, key, val []byte) bool {
-		member(key, val)
-		return true
-	}) {
+	ok := ev.Members != nil && jsonscan.IndexedMembers(ev.JSON, ev.Members, func(_ int, key, val []byte) bool {
+		return member(key, val)
+	})
+	if !ok {
 		reset()
-		err = eachMember(ev.JSON, member)
+		ok = jsonscan.EachMember(ev.JSON, member)
 	}
-	if err != nil {
+	if !ok {
 		// Not an object we can read (cannot happen for normalized events):
 		// keep it whole.
 		b.extra = append(b.extra[:0], `{"p_unparsed":`...)
@@ -254,7 +251,7 @@ func stringList(val []byte) (driver.Value, bool) {
 		return nil, false
 	}
 	out := []any{}
-	i := skipSpace(val, 1)
+	i := jsonscan.SkipSpace(val, 1)
 	if i < len(val) && val[i] == ']' {
 		return out, true
 	}
@@ -262,12 +259,12 @@ func stringList(val []byte) (driver.Value, bool) {
 		if val[i] != '"' {
 			return nil, false
 		}
-		end, err := skipString(val, i)
-		if err != nil {
+		end := jsonscan.SkipString(val, i)
+		if end < 0 {
 			return nil, false
 		}
 		out = append(out, jsonString(val[i:end]))
-		i = skipSpace(val, end)
+		i = jsonscan.SkipSpace(val, end)
 		if i >= len(val) {
 			return nil, false
 		}
@@ -277,125 +274,9 @@ func stringList(val []byte) (driver.Value, bool) {
 		if val[i] != ',' {
 			return nil, false
 		}
-		i = skipSpace(val, i+1)
+		i = jsonscan.SkipSpace(val, i+1)
 	}
 	return nil, false
-}
-
-// eachMember calls fn with the raw key (a JSON string literal, quotes
-// included) and raw value of every top-level member of the object data.
-func eachMember(data []byte, fn func(rawKey, val []byte)) error {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return errNotObject
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return nil
-	}
-	for i < len(data) {
-		if data[i] != '"' {
-			return errNotObject
-		}
-		kend, err := skipString(data, i)
-		if err != nil {
-			return err
-		}
-		key := data[i:kend]
-		i = skipSpace(data, kend)
-		if i >= len(data) || data[i] != ':' {
-			return errNotObject
-		}
-		i = skipSpace(data, i+1)
-		vend, err := skipValue(data, i)
-		if err != nil {
-			return err
-		}
-		fn(key, data[i:vend])
-		i = skipSpace(data, vend)
-		if i >= len(data) {
-			return errNotObject
-		}
-		if data[i] == '}' {
-			return nil
-		}
-		if data[i] != ',' {
-			return errNotObject
-		}
-		i = skipSpace(data, i+1)
-	}
-	return errNotObject
-}
-
-func skipSpace(d []byte, i int) int {
-	for i < len(d) && (d[i] == ' ' || d[i] == '\n' || d[i] == '\t' || d[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string literal starting at d[i].
-func skipString(d []byte, i int) (int, error) {
-	i++
-	for {
-		j := bytes.IndexByte(d[i:], '"')
-		if j < 0 {
-			return 0, errNotObject
-		}
-		i += j
-		// The quote ends the string unless an odd number of backslashes
-		// escapes it.
-		k := i
-		for k > 0 && d[k-1] == '\\' {
-			k--
-		}
-		if (i-k)%2 == 0 {
-			return i + 1, nil
-		}
-		i++
-	}
-}
-
-// skipValue returns the index after the JSON value starting at d[i].
-func skipValue(d []byte, i int) (int, error) {
-	if i >= len(d) {
-		return 0, errNotObject
-	}
-	switch d[i] {
-	case '"':
-		return skipString(d, i)
-	case '{', '[':
-		depth := 0
-		for i < len(d) {
-			switch d[i] {
-			case '"':
-				end, err := skipString(d, i)
-				if err != nil {
-					return 0, err
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, nil
-				}
-			}
-			i++
-		}
-		return 0, errNotObject
-	default: // number, true, false, null
-		j := i
-		for j < len(d) && d[j] != ',' && d[j] != '}' && d[j] != ']' && d[j] != ' ' && d[j] != '\n' && d[j] != '\t' && d[j] != '\r' {
-			j++
-		}
-		if j == i {
-			return 0, errNotObject
-		}
-		return j, nil
-	}
 }
 
 // appendJSONString appends s as a JSON string literal.

@@ -164,20 +164,28 @@ func TestRowBuilderMisfits(t *testing.T) {
 	}
 }
 
-func TestEachMember(t *testing.T) {
-	var got []string
-	err := eachMember([]byte(` { "a" : 1 , "b\"c":{"x":[1,{"y":"}"}]}, "d":"e\\"  ,"f":[] ,"g":null}`), func(k, v []byte) {
-		got = append(got, string(k)+"="+string(v))
-	})
-	want := []string{`"a"=1`, `"b\"c"={"x":[1,{"y":"}"}]}`, `"d"="e\\"`, `"f"=[]`, `"g"=null`}
-	if err != nil || !slices.Equal(got, want) {
-		t.Errorf("eachMember: %v %q", err, got)
+// TestRowScanned checks the rows of events without the normalizer's
+// offsets, whose members are found by scanning (jsonscan.EachMember).
+func TestRowScanned(t *testing.T) {
+	defs := tableDefs{reg: logtypes.NewRegistry()}
+	d := defs.forLogType("Gone.Type")
+	b := newRowBuilder(d)
+	ev := logtypes.Event{LogType: "Gone.Type", RowID: "r1",
+		JSON: []byte(` { "a" : 1 , "b\"c":{"x":[1,{"y":"}"}]}, "d":"e\\"  ,"f":[] ,"g":null, "p_source_id" : "s"}`)}
+	row := b.row(&ev)
+	if want := `{"a":1,"b\"c":{"x":[1,{"y":"}"}]},"d":"e\\","f":[],"g":null}`; row[d.extra] != want || fmt.Sprintf("%s", row[d.pIdx["p_source_id"]]) != "s" {
+		t.Errorf("extra %v, want %s; source %v", row[d.extra], want, row[d.pIdx["p_source_id"]])
 	}
 	for _, bad := range []string{``, `[]`, `{"a"}`, `{"a":1`, `{"a":"x}`, `{"a":1 "b":2}`, `{1:2}`} {
-		if err := eachMember([]byte(bad), func(k, v []byte) {}); err == nil {
-			t.Errorf("%q must not parse", bad)
+		ev.JSON = []byte(bad)
+		row := b.row(&ev)
+		if want := `{"p_unparsed":` + string(appendJSONString(nil, []byte(bad))) + `}`; row[d.extra] != want {
+			t.Errorf("%q must not parse: extra %v", bad, row[d.extra])
 		}
 	}
+}
+
+func TestParseHelpers(t *testing.T) {
 	for in, want := range map[string]int64{"0": 0, "-9223372036854775808": -9223372036854775808, "9223372036854775807": 9223372036854775807} {
 		if n, ok := parseInt([]byte(in)); !ok || n != want {
 			t.Errorf("parseInt(%s) = %d %v", in, n, ok)

@@ -2,8 +2,6 @@ package prefilter
 
 import (
 	"bytes"
-	"encoding/binary"
-	"math/bits"
 	"unicode/utf8"
 
 	"github.com/prowl-siem/prowl/internal/jsonscan"
@@ -38,75 +36,7 @@ func scanKey(d []byte, i int) (end int, escaped, nonASCII bool) {
 
 // skipValue returns the index after the value that starts at i (no leading
 // whitespace).
-func skipValue(d []byte, i int) int {
-	if i >= len(d) {
-		return -1
-	}
-	switch d[i] {
-	case '"':
-		return skipString(d, i)
-	case '{', '[':
-		depth := 0
-		j := i
-		for j < len(d) {
-			for j+8 <= len(d) {
-				x := binary.LittleEndian.Uint64(d[j:])
-				// '[' ']' '{' '}' are 0x5b 0x5d 0x7b 0x7d: x|0x20 folds each pair.
-				y := x | (jsonscan.Lsb * 0x20)
-				if m := jsonscan.HasByte(x, '"') | jsonscan.HasByte(y, '{') | jsonscan.HasByte(y, '}'); m != 0 {
-					j += bits.TrailingZeros64(m) >> 3
-					break
-				}
-				j += 8
-			}
-			if j >= len(d) {
-				return -1
-			}
-			switch d[j] {
-			case '"': // the string, inline: quotes and backslashes, 8 bytes at a time
-				j++
-				for {
-					j = jsonscan.SkipToQuoteOrBackslash(d, j)
-					if j >= len(d) {
-						return -1
-					}
-					if d[j] == '"' {
-						break
-					}
-					if d[j] == '\\' {
-						j++
-					}
-					j++
-				}
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
-				}
-			}
-			j++
-		}
-		return -1
-	default:
-		j := i
-		for j < len(d) {
-			switch d[j] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				if j == i {
-					return -1
-				}
-				return j
-			}
-			j++
-		}
-		if j == i {
-			return -1
-		}
-		return j
-	}
-}
+func skipValue(d []byte, i int) int { return jsonscan.SkipValue(d, i) }
 
 // class is what a path resolves to.
 type class uint8
@@ -253,45 +183,16 @@ func members(d []byte, start int, fn func(m *member) bool) bool {
 	if start >= len(d) || d[start] != '{' {
 		return false
 	}
-	var m member
-	i := skipWS(d, start+1)
-	if i < len(d) && d[i] == '}' {
-		return true
-	}
-	for {
-		if i >= len(d) || d[i] != '"' {
-			return false
-		}
-		ke, escaped, nonASCII := scanKey(d, i)
-		if ke < 0 {
-			return false
-		}
-		m = keyMember(d, i, ke, escaped, nonASCII)
-		i = skipWS(d, ke)
-		if i >= len(d) || d[i] != ':' {
-			return false
-		}
-		i = skipWS(d, i+1)
-		ve := skipValue(d, i)
-		if ve < 0 {
-			return false
-		}
-		m.valS, m.valE = i, ve
-		if !fn(&m) {
-			return true
-		}
-		i = skipWS(d, ve)
-		if i >= len(d) {
-			return false
-		}
-		if d[i] == '}' {
-			return true
-		}
-		if d[i] != ',' {
-			return false
-		}
-		i = skipWS(d, i+1)
-	}
+	var m member // one for the loop: fn's argument escapes
+	return jsonscan.EachMember(d[start:], func(key, val []byte) bool {
+		// key and val are subslices of d: their offsets follow from their capacities.
+		i := cap(d) - cap(key)
+		_, escaped, nonASCII := scanKey(key, 0)
+		m = keyMember(d, i, i+len(key), escaped, nonASCII)
+		m.valS = cap(d) - cap(val)
+		m.valE = m.valS + len(val)
+		return fn(&m)
+	})
 }
 
 // indexedMembers is members for the top-level object of a normalized

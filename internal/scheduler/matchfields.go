@@ -6,6 +6,7 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/correlate"
 	"github.com/prowl-siem/prowl/internal/jsondec"
+	"github.com/prowl-siem/prowl/internal/jsonscan"
 )
 
 // The columns readMatches selects from rule_matches, and their positions.
@@ -28,13 +29,16 @@ const maxInterned = 1 << 16
 // members of the event and of p_alert_context that lookups of the paths
 // can reach (their correlate.Selection), with internal/jsondec (which
 // gives encoding/json's values, with UseNumber); the rest is skipped, not
-// decoded. Nothing it returns shares memory with the row, so the page of
-// whole events the rows came in is freed once read. Rule and alert IDs,
-// keys and strings without escapes are shared between matches (up to
-// maxInterned of them).
+// decoded. The scanning is internal/jsonscan's, on a copy of the row's
+// text in a buffer reused from row to row (DuckDB gives strings; the copy
+// costs less than the scan). Nothing it returns shares memory with the row
+// or the buffer, so the page of whole events the rows came in is freed
+// once read. Rule and alert IDs, keys and strings without escapes are
+// shared between matches (up to maxInterned of them).
 type matchDecoder struct {
 	paths    []string
 	sel      correlate.Selection
+	text     []byte         // the event or alert context being read, copied from the row
 	buf      []byte         // jsondec's input; it copies what it returns
 	interned map[string]any // strings, boxed once
 }
@@ -58,16 +62,18 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 	}
 	var fields map[string]any
 	if ev := str(row[colEvent]); ev != "" {
-		fields, _ = d.object(ev, d.sel)
+		d.text = append(d.text[:0], ev...)
+		fields, _ = d.object(d.text, d.sel)
 	}
 	if fields == nil {
 		fields = map[string]any{}
 	}
 	if e := d.sel["p_alert_context"]; e != nil {
 		if ac := strings.TrimSpace(str(row[colAlertContext])); ac != "" {
-			if end := skipValue(ac, 0); end == len(ac) {
+			d.text = append(d.text[:0], ac...)
+			if end := jsonscan.SkipValue(d.text, 0); end == len(d.text) {
 				scratch := map[string]any{}
-				if d.member(scratch, "p_alert_context", e, ac) {
+				if d.member(scratch, "p_alert_context", e, d.text) {
 					delete(fields, "p_alert_context")
 					if v, ok := scratch["p_alert_context"]; ok {
 						fields["p_alert_context"] = v
@@ -92,53 +98,41 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 // object decodes the members of the JSON object s that sel selects; the
 // map is nil when it selects none. ok is false when s is not an object or
 // is malformed.
-func (d *matchDecoder) object(s string, sel correlate.Selection) (m map[string]any, ok bool) {
-	i := skipSpace(s, 0)
-	if i >= len(s) || s[i] != '{' {
+func (d *matchDecoder) object(s []byte, sel correlate.Selection) (m map[string]any, ok bool) {
+	failed := false
+	ok = jsonscan.EachMember(s, func(rawKey, val []byte) bool {
+		var e *correlate.Selected
+		var k string
+		if body := rawKey[1 : len(rawKey)-1]; plainString(body) {
+			if e = sel[string(body)]; e != nil {
+				k = d.intern(body).(string)
+			}
+		} else {
+			key, ok := d.key(rawKey)
+			if !ok {
+				failed = true
+				return false
+			}
+			if e = sel[key]; e != nil {
+				k = d.share(key)
+			}
+		}
+		if e == nil {
+			return true
+		}
+		if m == nil {
+			m = map[string]any{}
+		}
+		if !d.member(m, k, e, val) {
+			failed = true
+			return false
+		}
+		return true
+	})
+	if !ok || failed {
 		return nil, false
 	}
-	if i = skipSpace(s, i+1); i < len(s) && s[i] == '}' {
-		return nil, true
-	}
-	for {
-		if i >= len(s) || s[i] != '"' {
-			return nil, false
-		}
-		ke := skipString(s, i)
-		if ke < 0 {
-			return nil, false
-		}
-		key := s[i+1 : ke-1]
-		if !plainString(key) {
-			if key, ok = d.key(s[i:ke]); !ok {
-				return nil, false
-			}
-		}
-		if i = skipSpace(s, ke); i >= len(s) || s[i] != ':' {
-			return nil, false
-		}
-		v := skipSpace(s, i+1)
-		end := skipValue(s, v)
-		if end < 0 {
-			return nil, false
-		}
-		if e := sel[key]; e != nil {
-			if m == nil {
-				m = map[string]any{}
-			}
-			if !d.member(m, d.intern(key).(string), e, s[v:end]) {
-				return nil, false
-			}
-		}
-		switch i = skipSpace(s, end); {
-		case i < len(s) && s[i] == ',':
-			i = skipSpace(s, i+1)
-		case i < len(s) && s[i] == '}':
-			return m, true
-		default:
-			return nil, false
-		}
-	}
+	return m, true
 }
 
 // member sets m[k] from the JSON value raw as selected by e: the whole
@@ -146,7 +140,7 @@ func (d *matchDecoder) object(s string, sel correlate.Selection) (m map[string]a
 // or an object with nothing selected, deletes m[k] instead (a repeated
 // key's last value wins, as in encoding/json). It reports whether raw was
 // read.
-func (d *matchDecoder) member(m map[string]any, k string, e *correlate.Selected, raw string) bool {
+func (d *matchDecoder) member(m map[string]any, k string, e *correlate.Selected, raw []byte) bool {
 	switch {
 	case e.Whole:
 		v, ok := d.value(raw)
@@ -171,7 +165,7 @@ func (d *matchDecoder) member(m map[string]any, k string, e *correlate.Selected,
 }
 
 // value decodes the JSON value raw whole.
-func (d *matchDecoder) value(raw string) (any, bool) {
+func (d *matchDecoder) value(raw []byte) (any, bool) {
 	if n := len(raw); n >= 2 && raw[0] == '"' && plainString(raw[1:n-1]) {
 		return d.intern(raw[1 : n-1]), true
 	}
@@ -184,7 +178,7 @@ func (d *matchDecoder) value(raw string) (any, bool) {
 }
 
 // key decodes a key with escapes or invalid UTF-8 (quotes included).
-func (d *matchDecoder) key(quoted string) (string, bool) {
+func (d *matchDecoder) key(quoted []byte) (string, bool) {
 	d.buf = append(append(append(d.buf[:0], '{'), quoted...), ":0}"...)
 	m, err := jsondec.Decode(d.buf)
 	if err != nil {
@@ -196,13 +190,13 @@ func (d *matchDecoder) key(quoted string) (string, bool) {
 	return "", false
 }
 
-// intern returns a copy of s, boxed, shared with earlier calls while
+// intern returns s as a string, boxed, shared with earlier calls while
 // there are not too many.
-func (d *matchDecoder) intern(s string) any {
-	if v, ok := d.interned[s]; ok {
+func (d *matchDecoder) intern(s []byte) any {
+	if v, ok := d.interned[string(s)]; ok {
 		return v
 	}
-	c := strings.Clone(s)
+	c := string(s)
 	var v any = c
 	if len(d.interned) < maxInterned {
 		d.interned[c] = v
@@ -223,86 +217,13 @@ func (d *matchDecoder) share(s string) string {
 
 // plainString reports whether the body of a JSON string is its text: no
 // escapes, no control characters, valid UTF-8.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\\' || c < 0x20 {
+func plainString(s []byte) bool {
+	var or byte
+	for _, c := range s {
+		if c == '\\' || c < 0x20 {
 			return false
 		}
+		or |= c
 	}
-	return utf8.ValidString(s)
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the JSON string whose opening quote
-// is at s[i], or -1.
-func skipString(s string, i int) int {
-	j := i + 1
-	for {
-		k := strings.IndexByte(s[j:], '"')
-		if k < 0 {
-			return -1
-		}
-		j += k
-		// The quote ends the string unless an odd number of backslashes
-		// escapes it.
-		n := 0
-		for b := j - 1; b > i && s[b] == '\\'; b-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j + 1
-		}
-		j++
-	}
-}
-
-// skipValue returns the index after the JSON value at s[i] (no leading
-// space), or -1. Only strings and brackets are checked.
-func skipValue(s string, i int) int {
-	if i >= len(s) {
-		return -1
-	}
-	switch s[i] {
-	case '"':
-		return skipString(s, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(s); j++ {
-			switch s[j] {
-			case '"':
-				if j = skipString(s, j); j < 0 {
-					return -1
-				}
-				j-- // the loop steps past the closing quote
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(s) {
-		switch s[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			if j == i {
-				return -1
-			}
-			return j
-		}
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
+	return or < utf8.RuneSelf || utf8.Valid(s)
 }

@@ -195,16 +195,20 @@ func TestReadMatchesKeepOnlyJoinFields(t *testing.T) {
 		{},
 	} {
 		d := newMatchDecoder(paths)
-		n := 0
+		var got, want []correlate.Match
 		if _, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, 1000, time.Minute, nil, func(row []any) {
-			got, want := d.decode(row), decodeWhole(row).match
-			want.Fields = correlate.Resolve(want.Fields, paths)
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("%q: row %d:\n got %+v\nwant %+v", paths, n, got, want)
+			w := decodeWhole(row).match
+			w.Fields = correlate.Resolve(w.Fields, paths)
+			got, want = append(got, d.decode(row)), append(want, w)
+		}); err != nil || len(got) != len(events) {
+			t.Fatalf("%q: %d rows: %v", paths, len(got), err)
+		}
+		// Compared once all are read: a match must not share the buffers
+		// the decoder reuses for later rows.
+		for n := range got {
+			if !reflect.DeepEqual(got[n], want[n]) {
+				t.Fatalf("%q: row %d:\n got %+v\nwant %+v", paths, n, got[n], want[n])
 			}
-			n++
-		}); err != nil || n != len(events) {
-			t.Fatalf("%q: %d rows: %v", paths, n, err)
 		}
 	}
 }
@@ -356,4 +360,41 @@ func BenchmarkReadMatches(b *testing.B) {
 			return ms, len(ms)
 		})
 	})
+}
+
+// BenchmarkMatchDecoder decodes rule_matches rows of generated Okta events
+// (without DuckDB: the rows are built here), for the paths of a rule that
+// joins on one field and for many paths.
+//
+//	go test -run '^$' -bench MatchDecoder ./internal/scheduler/
+func BenchmarkMatchDecoder(b *testing.B) {
+	const n = 2000
+	start := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	events := oktaEvents(b, n, start)
+	var rows [][]any
+	var size int64
+	for i, ev := range events {
+		ac := fmt.Sprintf(`{"who":"user%d","n":%d,"ip":"10.0.0.%d"}`, i%50, i, i%7)
+		rows = append(rows, []any{"Test.SignIn", ev.Time, fmt.Sprintf("alert-%d", i/100), ev.RowID, ac, string(ev.JSON)})
+		size += int64(len(ev.JSON))
+	}
+	for _, bc := range []struct {
+		name  string
+		paths []string
+	}{
+		{"one", []string{"actor.alternateId"}},
+		{"many", []string{"p_alert_context.who", "client.ipAddress", "target", "debugContext.debugData",
+			"client.geographicalContext.geolocation.lat", "outcome.reason", "p_rule_id"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(size)
+			for b.Loop() {
+				d := newMatchDecoder(bc.paths)
+				for _, row := range rows {
+					d.decode(row)
+				}
+			}
+		})
+	}
 }
