@@ -28,7 +28,8 @@ func TestBenchReportsEverySection(t *testing.T) {
 	}
 
 	simple := benchTable(t, text, "simple detections:")
-	if len(simple) != 2 || simple[0]["run"] != "baseline: prefilters off" || simple[1]["run"] != "prefilters on" {
+	if len(simple) != 3 || simple[0]["run"] != "baseline: prefilters off" || simple[1]["run"] != "prefilters on" ||
+		simple[2]["run"] != "prefilters on, from log records" {
 		t.Fatalf("simple detections: rows %v:\n%s", simple, text)
 	}
 	for _, r := range simple {
@@ -36,7 +37,8 @@ func TestBenchReportsEverySection(t *testing.T) {
 			t.Errorf("simple detections, %s: %v", r["run"], r)
 		}
 	}
-	if simple[0]["matches"] != simple[1]["matches"] || simple[0]["decoded"] != "100.0%" || num(simple[1], "decoded") >= 100 {
+	if simple[0]["matches"] != simple[1]["matches"] || simple[2]["matches"] != simple[1]["matches"] || simple[0]["decoded"] != "100.0%" ||
+		num(simple[1], "decoded") >= 100 || simple[2]["decoded"] != simple[1]["decoded"] {
 		t.Errorf("simple detections: prefilters off %v, on %v", simple[0], simple[1])
 	}
 

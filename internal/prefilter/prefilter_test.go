@@ -1,6 +1,7 @@
 package prefilter
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -256,6 +257,33 @@ func TestShapeCache(t *testing.T) {
 				if want := fresh.eval(root); got != want {
 					t.Fatalf("%s on %s: %v after earlier events, %v scanned", cs, ev, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestKeyWordComparesEveryByte checks the shape cache's key comparison:
+// for key texts of every length up to 40 it must accept the text itself
+// and refuse it with any one byte changed, at any position and with any
+// bytes around it.
+func TestKeyWordComparesEveryByte(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		text := make([]byte, n)
+		for i := range text {
+			text[i] = byte('a' + i%26)
+		}
+		w := newKeyWord(text)
+		for _, pad := range []int{0, 3} {
+			d := append(append(bytes.Repeat([]byte{'x'}, pad), text...), ",{}"...)
+			if !w.at(d, pad, text) {
+				t.Fatalf("length %d, at %d: the text itself was refused", n, pad)
+			}
+			for i := range n {
+				d[pad+i] ^= 0x20
+				if w.at(d, pad, text) {
+					t.Errorf("length %d, at %d: a change at byte %d was not seen", n, pad, i)
+				}
+				d[pad+i] ^= 0x20
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package prefilter
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -412,9 +413,43 @@ func (sc *scratch) newShape() *shape {
 // same order), so a later event needs only a comparison of its key bytes:
 // the same key text in the same order gives the same lookups.
 type shape struct {
-	keys  []byte // each member's `"key":` text, concatenated
-	ends  []int  // where each member's text ends in keys
-	found []hit  // by child of the event object
+	keys  []byte    // each member's `"key":` text, concatenated
+	ends  []int     // where each member's text ends in keys
+	words []keyWord // each member's text as words, for resolve's comparison
+	found []hit     // by child of the event object
+}
+
+// keyWord holds a member's key text for a comparison in at most two loads:
+// its first and last four or eight bytes (which overlap or meet when the
+// text is at most 8 or 16 bytes long; the middle of a longer text is
+// compared as bytes).
+type keyWord struct {
+	first, last uint64
+	n           int
+}
+
+func newKeyWord(text []byte) keyWord {
+	w := keyWord{n: len(text)}
+	switch {
+	case w.n >= 8:
+		w.first, w.last = binary.LittleEndian.Uint64(text), binary.LittleEndian.Uint64(text[w.n-8:])
+	case w.n >= 4:
+		w.first, w.last = uint64(binary.LittleEndian.Uint32(text)), uint64(binary.LittleEndian.Uint32(text[w.n-4:]))
+	}
+	return w
+}
+
+// at reports whether d[i:] starts with the text (whose bytes are text);
+// d must hold at least w.n bytes from i.
+func (w *keyWord) at(d []byte, i int, text []byte) bool {
+	switch {
+	case w.n >= 8:
+		return binary.LittleEndian.Uint64(d[i:]) == w.first && binary.LittleEndian.Uint64(d[i+w.n-8:]) == w.last &&
+			(w.n <= 16 || string(d[i+8:i+w.n-8]) == string(text[8:w.n-8]))
+	case w.n >= 4:
+		return uint64(binary.LittleEndian.Uint32(d[i:])) == w.first && uint64(binary.LittleEndian.Uint32(d[i+w.n-4:])) == w.last
+	}
+	return string(d[i:i+w.n]) == string(text)
 }
 
 type hit struct {
@@ -422,11 +457,14 @@ type hit struct {
 	ord int
 }
 
-func (sh *shape) reset() { sh.keys, sh.ends, sh.found = sh.keys[:0], sh.ends[:0], sh.found[:0] }
+func (sh *shape) reset() {
+	sh.keys, sh.ends, sh.words, sh.found = sh.keys[:0], sh.ends[:0], sh.words[:0], sh.found[:0]
+}
 
 func (sh *shape) add(keyColon []byte) {
 	sh.keys = append(sh.keys, keyColon...)
 	sh.ends = append(sh.ends, len(sh.keys))
+	sh.words = append(sh.words, newKeyWord(keyColon))
 }
 
 func (sh *shape) learn(kms []keyMatch) {
@@ -450,9 +488,8 @@ func (sh *shape) resolve(ev []byte, offs []uint32, kids []int, slots []slot, gen
 	// and the comma before the next key (or the closing brace).
 	limit := n - 1
 	for k := len(offs) - 1; k >= 0; k-- {
-		i := int(offs[k])
-		text := sh.keys[startOf(sh.ends, k):sh.ends[k]]
-		if i < 1 || i+len(text) > limit || string(ev[i:i+len(text)]) != string(text) || (k > 0 && ev[i-1] != ',') {
+		i, w := int(offs[k]), &sh.words[k]
+		if i < 1 || i+w.n > limit || (k > 0 && ev[i-1] != ',') || !w.at(ev, i, sh.keys[startOf(sh.ends, k):sh.ends[k]]) {
 			return false
 		}
 		limit = i - 1
