@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +301,267 @@ func TestPrefiltersFromLoad(t *testing.T) {
 	}
 	if off := newPool(t, Config{Workers: 1}, &Program{Detections: dets[:1]}); len(off.Prefilters()) != 0 {
 		t.Errorf("prefilters are only computed on request: %v", off.Prefilters())
+	}
+}
+
+// The worker keeps per-event work (deep_get results, nested wrappers,
+// lower-case indexes shared by events with the same keys): several events
+// in one batch, and several rules on one event, must still each see their
+// own event's values, and deep_get's default must not be remembered.
+func TestEventCachesStayWithTheirEvent(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"first", `from panther_base_helpers import deep_get
+def rule(event):
+    return True
+def title(event):
+    return "|".join(str(v) for v in (
+        deep_get(event, "actor", "alternateId"),
+        event.deep_get("Actor", "AlternateId"),
+        event.deep_get("client", "ip", default="-"),
+        event.deep_get("nope", "x", default="d1"),
+        event.get("CLIENT", {}).get("IP", "-"),
+    ))
+def dedup(event):
+    # Same paths again, other defaults: the first call must not decide them.
+    return "|".join(str(v) for v in (
+        deep_get(event, "actor", "alternateId", default="x"),
+        event.deep_get("nope", "x", default="d2"),
+        event.deep_get("nope", "x"),
+        event.get("actor") is event.get("actor"),
+    ))
+`},
+		[2]string{"second", `def rule(event):
+    return event.deep_get("actor", "alternateId") != "skip"
+def title(event):
+    return str(event.deep_get("ACTOR", "alternateid", default="none")) + "/" + str(event.get("client"))
+`},
+	)
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets})
+	events := []string{
+		`{"actor":{"alternateId":"a"},"Client":{"IP":"1"}}`,
+		`{"actor":{"alternateId":"b"},"client":{"ip":"2"}}`,
+		`{"ACTOR":{"alternateId":"c"},"actor":{"alternateId":"c2"}}`,
+		`{"actor":{"alternateId":"d"},"Client":{"IP":"4"}}`,
+		`{"actor":{"alternateId":"skip"}}`,
+	}
+	var items []Item
+	for _, e := range events {
+		items = append(items, Item{Event: json.RawMessage(e), Rules: []int{0, 1}})
+	}
+	res, err := p.Run(context.Background(), ModeBatch, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ title, dedup, second string }{
+		{"a|a|1|d1|1", "a|d2|None|True", "a/{'IP': '1'}"},
+		{"b|b|2|d1|2", "b|d2|None|True", "b/{'ip': '2'}"},
+		// An exact key wins; otherwise the first key that matches by case.
+		{"c2|c|-|d1|-", "c2|d2|None|True", "c/None"},
+		{"d|d|4|d1|4", "d|d2|None|True", "d/{'IP': '4'}"},
+		{"skip|skip|-|d1|-", "skip|d2|None|True", ""},
+	}
+	for i, w := range want {
+		first, second := resultFor(res[i], 0), resultFor(res[i], 1)
+		if first == nil || first.Outputs == nil || first.Outputs.Title != w.title || first.Outputs.Dedup != w.dedup {
+			t.Errorf("event %d, rule first: %+v, want title %q dedup %q", i, first, w.title, w.dedup)
+			if first != nil && first.Outputs != nil {
+				t.Logf("got title %q dedup %q", first.Outputs.Title, first.Outputs.Dedup)
+			}
+		}
+		if w.second == "" {
+			if second != nil {
+				t.Errorf("event %d: rule second should not match: %+v", i, second)
+			}
+		} else if second == nil || second.Outputs == nil || second.Outputs.Title != w.second {
+			t.Errorf("event %d, rule second: %+v, want title %q", i, second, w.second)
+		}
+	}
+}
+
+// Events and mappings that a detection builds itself wrap data it may still
+// change: they cache nothing.
+func TestUserBuiltEventsCacheNothing(t *testing.T) {
+	dets := writeRules(t, [2]string{"builds", `from panther_core.enriched_event import PantherEvent
+from panther_core.immutable import ImmutableCaseInsensitiveDict
+from panther_base_helpers import deep_get
+def rule(event):
+    data = {"a": {"b": 1}, "Upper": 1}
+    ev = PantherEvent(data)
+    m = ImmutableCaseInsensitiveDict(data)
+    before = (deep_get(ev, "a", "b"), ev.deep_get("a", "b"), m.get("a").get("b"), ev.get("upper"), m.get("UPPER"))
+    data["a"] = {"b": 2}
+    data["upper"] = 2
+    after = (deep_get(ev, "a", "b"), ev.deep_get("a", "b"), m.get("a").get("b"), ev["a"]["b"])
+    return before == (1, 1, 1, 1, 1) and after == (2, 2, 2, 2)
+`})
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets})
+	if len(p.LoadErrors) > 0 {
+		t.Fatalf("load: %+v", p.LoadErrors["builds"])
+	}
+	for _, mode := range []Mode{ModeTest, ModeBatch} {
+		rs := runOne(t, p, mode, `{}`, 0)
+		if len(rs) != 1 || !rs[0].Matched {
+			t.Errorf("%s: a user-built event must see changes to its data: %+v", mode, rs)
+		}
+	}
+}
+
+// In batch mode the progress mark is written inline: a crash or a hang
+// must still name the rule and the event, and a long batch of quick calls
+// must not look like a hang.
+func TestBatchProgressNamesTheRule(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"ok", "def rule(event):\n    return True\n"},
+		[2]string{"crashes", "import os\ndef rule(event):\n    if event.get('n') == 1:\n        os._exit(9)\n    return False\n"},
+		[2]string{"hangs", "def rule(event):\n    while event.get('n') == 2:\n        pass\n    return False\n"},
+		[2]string{"slowish", "import time\ndef rule(event):\n    time.sleep(0.002)\n    return False\n"},
+	)
+	p := newPool(t, Config{Workers: 1, RuleTimeout: 400 * time.Millisecond}, &Program{Detections: dets})
+	var items []Item
+	for n := range 4 {
+		items = append(items, Item{Event: json.RawMessage(`{"n":` + string(rune('0'+n)) + `}`), Rules: []int{0, 1, 2}})
+	}
+	res, err := p.Run(context.Background(), ModeBatch, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, rs := range res {
+		if r := resultFor(rs, 0); r == nil || !r.Matched {
+			t.Errorf("event %d: ok should match: %+v", n, rs)
+		}
+		crash, hang := resultFor(rs, 1), resultFor(rs, 2)
+		switch n {
+		case 1:
+			if crash == nil || crash.Error == nil || crash.Error.Type != "WorkerCrash" {
+				t.Errorf("event 1: the crash should be blamed on crashes: %+v", rs)
+			}
+		case 2:
+			if hang == nil || hang.Error == nil || hang.Error.Type != "RuleTimeout" {
+				t.Errorf("event 2: the hang should be blamed on hangs: %+v", rs)
+			}
+		}
+		if (crash != nil && n != 1) || (hang != nil && n != 2) {
+			t.Errorf("event %d: errors on the wrong event: %+v", n, rs)
+		}
+	}
+	// 300 calls of 2ms: longer than the limit in all, never in one call.
+	items = items[:0]
+	for range 300 {
+		items = append(items, Item{Event: json.RawMessage(`{}`), Rules: []int{3}})
+	}
+	res, err = p.Run(context.Background(), ModeBatch, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, rs := range res {
+		if len(rs) != 0 {
+			t.Fatalf("item %d: quick calls must not time out: %+v", i, rs[0].Error)
+		}
+	}
+}
+
+// Every alert function's fallback when it is missing, fails or returns the
+// wrong type, in batch mode (Panther's production semantics).
+func TestAlertFunctionFailures(t *testing.T) {
+	dets := writeRules(t,
+		[2]string{"allfail", `def rule(event):
+    return True
+def title(event):
+    raise ValueError("t")
+def dedup(event):
+    return 5
+def severity(event):
+    return "EXTREME"
+def alert_context(event):
+    raise KeyError("ctx")
+def description(event):
+    return None
+def reference(event):
+    raise RuntimeError("r")
+def runbook(event):
+    return "R" * 1500
+def destinations(event):
+    return "not-a-list"
+def unique(event):
+    return 7
+`},
+		[2]string{"titlefails", `def rule(event):
+    return True
+def title(event):
+    return None
+def severity(event):
+    return "low"
+def alert_context(event):
+    return {"n": float("nan")}
+def destinations(event):
+    return ("a", "b")
+def unique(event):
+    return "u"
+`},
+		[2]string{"statics", `def rule(event):
+    return True
+def title(event):
+    return "T"
+def alert_context(event):
+    return {"big": "x" * (300 * 1024)}
+`},
+	)
+	dets[2].Description, dets[2].Reference, dets[2].Runbook = "desc", "ref", strings.Repeat("b", 1200)
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets})
+	rs := runOne(t, p, ModeBatch, `{}`, 0, 1, 2)
+	type want struct {
+		title, dedup, severity, context, description, reference, runbook string
+		destinations                                                     []string
+		unique                                                           *string
+		errors                                                           []string
+	}
+	u := "u"
+	wants := map[int]want{
+		0: {"allfail", "defaultDedupString:allfail", "MEDIUM", `{"_error": "KeyError('ctx')"}`, "", "",
+			strings.Repeat("R", 985) + "... (truncated)", nil, nil,
+			[]string{"alert_context", "dedup", "description", "destinations", "reference", "severity", "title", "unique"}},
+		1: {"titlefails", "defaultDedupString:titlefails", "LOW",
+			`{"_error": "ValueError('Out of range float values are not JSON compliant')"}`, "", "", "",
+			[]string{"a", "b"}, &u, []string{"alert_context", "title"}},
+		2: {"T", "T", "MEDIUM",
+			`{"_error": "alert_context size is [307210] characters, bigger than maximum of [204800] characters"}`,
+			"desc", "ref", strings.Repeat("b", 985) + "... (truncated)", nil, nil, nil},
+	}
+	for rule, w := range wants {
+		r := resultFor(rs, rule)
+		if r == nil || !r.Matched || r.Outputs == nil {
+			t.Fatalf("%s: %+v", dets[rule].ID, r)
+		}
+		o := r.Outputs
+		got := want{o.Title, o.Dedup, o.Severity, string(o.AlertContext), o.Description, o.Reference, o.Runbook, o.Destinations, o.Unique, nil}
+		for name := range r.FunctionErrors {
+			got.errors = append(got.errors, name)
+		}
+		sort.Strings(got.errors)
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s:\n got %+v\nwant %+v", dets[rule].ID, got, w)
+		}
+	}
+	if e := resultFor(rs, 0).FunctionErrors["dedup"]; e == nil || e.Type != "FunctionReturnTypeError" ||
+		e.Message != "detection [allfail] function [dedup] returned [int], expected [str]" {
+		t.Errorf("dedup error: %+v", e)
+	}
+}
+
+// TestRuntimePackagesImport imports the runtime's packages as their
+// documentation shows (docs/detections.md): the embedded runtime must
+// carry their __init__.py files.
+func TestRuntimePackagesImport(t *testing.T) {
+	dets := writeRules(t, [2]string{"imports", `from panther_core import PantherEvent
+import panther_detection_helpers.caching
+def rule(event):
+    return isinstance(event, PantherEvent) or event.get("x") == 1
+`})
+	p := newPool(t, Config{Workers: 1}, &Program{Detections: dets})
+	if len(p.LoadErrors) > 0 {
+		t.Fatalf("load: %+v", p.LoadErrors["imports"])
+	}
+	if rs := runOne(t, p, ModeTest, `{"x":1}`, 0); len(rs) != 1 || !rs[0].Matched {
+		t.Errorf("%+v", rs)
 	}
 }

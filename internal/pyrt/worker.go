@@ -18,7 +18,10 @@ import (
 	"time"
 )
 
-//go:embed runtime
+// The packages' __init__.py files are named explicitly: a directory
+// pattern leaves out files whose names start with "_".
+//
+//go:embed runtime runtime/*/__init__.py
 var runtimeFS embed.FS
 
 var (

@@ -9,8 +9,9 @@ def positive_behaviors(event):
     """Names of behaviors Okta evaluated as POSITIVE for this event."""
     positives = []
     raw = event.deep_get("debugContext", "debugData", "behaviors")
-    if isinstance(raw, str):
-        # Okta renders the map as text: "{New Device=POSITIVE, New IP=NEGATIVE, ...}"
+    # Okta renders the map as text: "{New Device=POSITIVE, New IP=NEGATIVE, ...}".
+    # Most sign-ins have no POSITIVE verdict at all: no need to split the text then.
+    if isinstance(raw, str) and "POSITIVE" in raw.upper():
         for pair in raw.strip().strip("{}").split(","):
             name, sep, verdict = pair.partition("=")
             if sep and verdict.strip().upper() == "POSITIVE":

@@ -184,8 +184,9 @@ def pantherflow_investigation(event, interval="30m"):
         if str(key).startswith("p_any_"):
             values = event.get(key)
             if values:
-                indicators.extend(str(v) for v in values)
-    terms = ", ".join(json.dumps(v) for v in indicators[:20])
+                indicators.extend(map(str, values))
+    # The quoted terms joined with ", ", as json.dumps writes a list of strings.
+    terms = json.dumps(indicators[:20])[1:-1]
     return (
         f"-- events within {interval} of {event_time} sharing an indicator\n"
         f"prowl search {terms}" if terms else f"-- no indicators on this event ({event_time})"

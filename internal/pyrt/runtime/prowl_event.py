@@ -3,6 +3,15 @@
 Key lookup tries the exact key first, then a lazily built lower-case index
 (the first key wins when two keys differ only by case). Nested mappings and
 lists come back wrapped, so a detection cannot change the event it sees.
+
+The worker's events (owned_event) wrap JSON it decoded and nothing else
+holds, so nothing can change them; work on one is kept for its lifetime
+(one event of one batch, shared by the rules that run on it). Its mappings
+hand out the same wrapper for a nested mapping or list every time (so a
+lower-case index is looked up once per mapping, and shared by mappings
+with the same keys), and the event remembers what each deep_get key path
+resolved to (the default is applied afterwards). Wrappers made by anyone
+else cache nothing: their data may change.
 """
 
 import copy
@@ -17,6 +26,44 @@ def _wrap(value):
     if isinstance(value, list):
         return ImmutableList(value)
     return value
+
+
+def _wrap_owned(value):
+    """_wrap for a dict or list of an owned event: mappings cache their children."""
+    if isinstance(value, dict):
+        wrapped = ImmutableCaseInsensitiveDict(value)
+        wrapped._children = {}
+        return wrapped
+    return ImmutableList(value)
+
+
+def _lower_index(container):
+    """Lower-cased key -> key; the first key wins when two differ only by case."""
+    lower = {}
+    for k in container:
+        if isinstance(k, str):
+            lower.setdefault(k.lower(), k)
+    return lower
+
+
+# The index depends on nothing but the keys in their order, and owned
+# events are decoded JSON (keys are plain str), so events that look alike
+# share it. Bounded: mappings with few keys only, cleared when full.
+_LOWER_INDEXES = {}
+_LOWER_INDEXES_MAX = 1024
+_SHARED_INDEX_MAX_KEYS = 64
+
+
+def _shared_lower_index(container):
+    if len(container) > _SHARED_INDEX_MAX_KEYS:
+        return _lower_index(container)
+    keys = tuple(container)
+    lower = _LOWER_INDEXES.get(keys)
+    if lower is None:
+        if len(_LOWER_INDEXES) >= _LOWER_INDEXES_MAX:
+            _LOWER_INDEXES.clear()
+        lower = _LOWER_INDEXES[keys] = _lower_index(container)
+    return lower
 
 
 def _unwrap(value):
@@ -39,6 +86,10 @@ class ImmutableList(Sequence):
         if isinstance(index, slice):
             return ImmutableList(self._container[index])
         return _wrap(self._container[index])
+
+    def __iter__(self):
+        # What Sequence.__iter__ yields, without an index probe per element.
+        return map(_wrap, self._container)
 
     def __len__(self):
         return len(self._container)
@@ -67,11 +118,12 @@ class ImmutableList(Sequence):
 class ImmutableCaseInsensitiveDict(Mapping):
     """A read-only mapping with exact-then-case-insensitive key lookup."""
 
-    __slots__ = ("_container", "_lower")
+    __slots__ = ("_container", "_lower", "_children")
 
     def __init__(self, data):
         self._container = data
         self._lower = None
+        self._children = None
 
     def _key(self, key):
         if key in self._container:
@@ -79,21 +131,48 @@ class ImmutableCaseInsensitiveDict(Mapping):
         if not isinstance(key, str):
             return key
         if self._lower is None:
-            lower = {}
-            for k in self._container:
-                if isinstance(k, str):
-                    lower.setdefault(k.lower(), k)
-            self._lower = lower
+            if self._children is None:
+                self._lower = _lower_index(self._container)
+            else:
+                self._lower = _shared_lower_index(self._container)
         return self._lower.get(key.lower(), key)
 
+    # _children is None, or (in an owned event) the wrappers of nested
+    # containers handed out so far, by key.
+
     def __getitem__(self, key):
-        return _wrap(self._container[self._key(key)])
+        # _wrap(self._container[self._key(key)]); get() is the same inline.
+        container = self._container
+        if key not in container:
+            key = self._key(key)
+        value = container[key]
+        if isinstance(value, (dict, list)):
+            children = self._children
+            if children is None:
+                return _wrap(value)
+            wrapped = children.get(key)
+            if wrapped is None:
+                wrapped = children[key] = _wrap_owned(value)
+            return wrapped
+        return value
 
     def get(self, key, default=None):
+        container = self._container
         try:
-            return _wrap(self._container[self._key(key)])
+            if key not in container:
+                key = self._key(key)
+            value = container[key]
         except KeyError:
             return default
+        if isinstance(value, (dict, list)):
+            children = self._children
+            if children is None:
+                return _wrap(value)
+            wrapped = children.get(key)
+            if wrapped is None:
+                wrapped = children[key] = _wrap_owned(value)
+            return wrapped
+        return value
 
     def __contains__(self, key):
         return self._key(key) in self._container
@@ -124,15 +203,44 @@ class ImmutableCaseInsensitiveDict(Mapping):
     to_dict = copy
 
 
+_UNSEEN = object()
+
+
 def deep_get(obj, *keys, default=None):
     """Follow keys through nested mappings; default when a step is missing or None."""
-    value = obj
+    if not keys:
+        return obj
+    if type(obj) is PantherEvent and obj._memo is not None:
+        value = _remembered(obj, keys)
+    else:
+        value = _follow(obj, keys)
+    return default if value is None else value
+
+
+def _remembered(event, keys):
+    """_follow(event, keys) for an owned event, looked up once per key path."""
+    memo = event._memo
+    try:
+        value = memo.get(keys, _UNSEEN)
+    except TypeError:  # an unhashable key: not remembered, the lookup raises as it would
+        memo = None
+        value = _UNSEEN
+    if value is _UNSEEN:
+        value = _follow(event, keys)
+        if memo is not None:
+            memo[keys] = value
+    return value
+
+
+def _follow(value, keys):
+    """What keys lead to from value, None when a step is missing, None or not a mapping."""
     for key in keys:
-        if not isinstance(value, Mapping):
-            return default
+        kind = type(value)
+        if kind is not ImmutableCaseInsensitiveDict and kind is not PantherEvent and not isinstance(value, Mapping):
+            return None
         value = value.get(key)
         if value is None:
-            return default
+            return None
     return value
 
 
@@ -173,14 +281,22 @@ def deep_walk(obj, *keys, default=None, return_val="all"):
 class PantherEvent(ImmutableCaseInsensitiveDict):
     """The event object a detection receives: read-only, with helper methods."""
 
-    __slots__ = ("data_model",)
+    # _memo is None, or (in an owned event) deep_get's results by key path:
+    # the value found, None when there is none.
+    __slots__ = ("data_model", "_memo")
 
     def __init__(self, data, data_model=None):
-        super().__init__(data)
+        self._container = data
+        self._lower = None
+        self._children = None
+        self._memo = None
         self.data_model = data_model
 
     def deep_get(self, *keys, default=None):
-        return deep_get(self, *keys, default=default)
+        if not keys:
+            return self
+        value = _follow(self, keys) if self._memo is None else _remembered(self, keys)
+        return default if value is None else value
 
     def deep_walk(self, *keys, default=None, return_val="all"):
         return deep_walk(self, *keys, default=default, return_val=return_val)
@@ -219,6 +335,15 @@ class PantherEvent(ImmutableCaseInsensitiveDict):
         except ValueError:
             return 0
         return int(parsed.timestamp())
+
+
+def owned_event(data, data_model=None):
+    """The PantherEvent the worker hands detections for JSON it decoded: data
+    must never change while the event is in use (it caches; see above)."""
+    event = PantherEvent(data, data_model)
+    event._children = {}
+    event._memo = {}
+    return event
 
 
 def parse_panther_time(text):

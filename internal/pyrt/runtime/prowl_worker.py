@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Mapping
 
 PROTOCOL_VERSION = 1
+SEQ_MASK = 0x7FFFFFFF  # the progress counter stays a non-negative int32
 MAX_GENERATED_FIELD_SIZE = 1000
 MAX_DEDUP_STRING_SIZE = 1000
 MAX_DESTINATIONS_SIZE = 10
@@ -97,18 +98,23 @@ class _Frames:
 
 class _Progress:
     """Where the worker is: (item, rule, counter), read by Go after a crash or
-    hang. The counter moves on every detection call."""
+    hang. The counter moves on every detection call. The slot itself is the
+    only copy of the counter, so a loop may keep it in a local and write the
+    slot with pack(slot, 0, item, rule, counter) (what mark does)."""
 
     _layout = struct.Struct("<iii")
+    _counter = struct.Struct("<i")
 
     def __init__(self, fd):
-        self._map = mmap.mmap(fd, 12) if fd >= 0 else bytearray(12)
-        self.seq = 0
-        self._pack = self._layout.pack_into
+        self.slot = mmap.mmap(fd, 12) if fd >= 0 else bytearray(12)
+        self.pack = self._layout.pack_into
+
+    @property
+    def seq(self):
+        return self._counter.unpack_from(self.slot, 8)[0]
 
     def mark(self, item, rule):
-        self.seq = (self.seq + 1) & 0x7FFFFFFF
-        self._pack(self._map, 0, item, rule, self.seq)
+        self.pack(self.slot, 0, item, rule, (self.seq + 1) & SEQ_MASK)
 
 
 class _Clock:
@@ -128,8 +134,9 @@ class _Clock:
 
     def _tick(self, _signum, _frame):
         now = time.monotonic()
-        if self.progress.seq != self._seen:
-            self._seen, self._since = self.progress.seq, now
+        seq = self.progress.seq
+        if seq != self._seen:
+            self._seen, self._since = seq, now
             return
         if self.running and now - self._since > self.limit:
             self._since = now
@@ -211,6 +218,7 @@ class Detection:
         fn_name = "policy" if self.kind == "policy" else "rule"
         self.matcher = getattr(module, fn_name, None)
         self.alert_value = self.kind != "policy"
+        self.no_alert_value = not self.alert_value
         if self.matcher is None and self.kind == "scheduled_rule":
             self.matcher = lambda _event: True
         if not callable(self.matcher):
@@ -291,9 +299,11 @@ class Worker:
         self.clock.arm()
         self.clock.running = True
         try:
-            run_item = self._run_item if test_mode else self._run_item_batch
-            for item_index, item in enumerate(req["items"]):
-                out.append(run_item(item_index, item))
+            if test_mode:
+                for item_index, item in enumerate(req["items"]):
+                    out.append(self._run_item(item_index, item))
+            else:
+                self._run_batch(req["items"], out)
         finally:
             self.clock.running = False
             self.clock.disarm()
@@ -303,34 +313,44 @@ class Worker:
     def _event(self, item):
         raw = item["event"]
         log_type = item.get("log_type") or (raw.get("p_log_type") if isinstance(raw, dict) else None)
-        return prowl_event.PantherEvent(raw, self.data_models.get(log_type))
+        return prowl_event.owned_event(raw, self.data_models.get(log_type))
 
-    def _run_item_batch(self, item_index, item):
-        """Production path: one frame per rule call; only matches and errors are reported."""
-        event = self._event(item)
+    def _run_batch(self, items, out):
+        """Production path: one frame per rule call; only matches and errors
+        are reported. Each call is preceded by its progress mark, written
+        straight into the slot (see _Progress)."""
         detections = self.detections
-        mark = self.progress.mark
-        results = []
-        for rule_index in item["rules"]:
-            detection = detections[rule_index]
-            if detection is None:
-                continue
-            mark(item_index, rule_index)
-            try:
-                value = detection.matcher(event)
-            except BaseException as exc:  # noqa: BLE001 - rule errors include SystemExit and timeouts
-                results.append({"rule": rule_index, "matched": False, "error": _error(exc, detection.path)})
-                continue
-            if value is detection.alert_value:
-                outputs, errors = self._outputs(detection, event, None, False)
-                result = {"rule": rule_index, "matched": True, "rule_value": value, "outputs": outputs}
-                if errors:
-                    result["function_errors"] = errors
-                results.append(result)
-            elif value is not (not detection.alert_value):
-                results.append({"rule": rule_index, "matched": False, "error": _error(
-                    _return_type_error(detection, value), detection.path)})
-        return results
+        data_models = self.data_models
+        new_event = prowl_event.owned_event
+        progress = self.progress
+        pack, slot = progress.pack, progress.slot
+        seq = progress.seq
+        for item_index, item in enumerate(items):
+            raw = item["event"]
+            log_type = item.get("log_type") or (raw.get("p_log_type") if isinstance(raw, dict) else None)
+            event = new_event(raw, data_models.get(log_type))
+            results = []
+            for rule_index in item["rules"]:
+                detection = detections[rule_index]
+                if detection is None:
+                    continue
+                seq = (seq + 1) & SEQ_MASK
+                pack(slot, 0, item_index, rule_index, seq)
+                try:
+                    value = detection.matcher(event)
+                except BaseException as exc:  # noqa: BLE001 - rule errors include SystemExit and timeouts
+                    results.append({"rule": rule_index, "matched": False, "error": _error(exc, detection.path)})
+                    continue
+                if value is detection.alert_value:
+                    outputs, errors = self._outputs(detection, event, None, False)
+                    result = {"rule": rule_index, "matched": True, "rule_value": value, "outputs": outputs}
+                    if errors:
+                        result["function_errors"] = errors
+                    results.append(result)
+                elif value is not detection.no_alert_value:
+                    results.append({"rule": rule_index, "matched": False, "error": _error(
+                        _return_type_error(detection, value), detection.path)})
+            out.append(results)
 
     def _run_item(self, item_index, item):
         """Test path: every verdict with printed output, mocks and a fresh cache."""
@@ -400,104 +420,65 @@ class Worker:
         return result
 
     def _outputs(self, detection, event, capture, test_mode):
+        """The alert fields of a match, in Panther's order of calls, with the
+        fallback of each function that is missing or fails (the failures go
+        to errors)."""
         spec = detection.spec
+        functions = detection.functions
         errors = {}
+        aux = self._aux
 
-        def call(name, check, fallback):
-            fn = detection.functions.get(name)
-            if fn is None:
-                return fallback(None)
-            try:
-                return check(self._call(fn, event, capture))
-            except BaseException as exc:  # noqa: BLE001 - fall back like Panther's batch mode
-                errors[name] = _error(exc, detection.path)
-                return fallback(exc)
-
-        def want_str(name):
-            def check(value):
-                if not isinstance(value, str):
-                    raise FunctionReturnTypeError(
-                        f"detection [{detection.id}] function [{name}] returned [{type(value).__name__}], expected [str]"
-                    )
-                return value
-
-            return check
-
-        title_fallback = spec.get("display_name") or detection.id
-        title = call("title", want_str("title"), lambda exc: detection.id if exc else title_fallback)
+        if "title" in functions:
+            title, exc = aux(detection, "title", _want_str, event, capture, errors)
+            if exc is not None:
+                title = detection.id if exc else (spec.get("display_name") or detection.id)
+        else:
+            title = spec.get("display_name") or detection.id
         title = _truncate(title, MAX_GENERATED_FIELD_SIZE)
 
-        def dedup_fallback(exc):
-            if exc is None and "title" in detection.functions and "title" not in errors:
-                return title
-            return f"defaultDedupString:{detection.id}"
-
-        dedup = call("dedup", want_str("dedup"), dedup_fallback)
+        if "dedup" in functions:
+            dedup, exc = aux(detection, "dedup", _want_str, event, capture, errors)
+            if exc is not None:
+                dedup = f"defaultDedupString:{detection.id}"
+        elif "title" in functions and "title" not in errors:
+            dedup = title
+        else:
+            dedup = f"defaultDedupString:{detection.id}"
         dedup = _truncate(dedup, MAX_DEDUP_STRING_SIZE)
 
-        def check_severity(value):
-            if not isinstance(value, str):
-                raise FunctionReturnTypeError(
-                    f"detection [{detection.id}] function [severity] returned [{type(value).__name__}], expected [str]"
-                )
-            upper = value.upper()
-            if upper == "DEFAULT":
-                return spec.get("severity", "INFO")
-            if upper not in SEVERITIES:
-                raise ValueError(
-                    f"detection [{detection.id}] function [severity] returned [{value}], expected one of "
-                    + ", ".join(SEVERITIES) + " or DEFAULT"
-                )
-            return upper
+        if "severity" in functions:
+            severity, exc = aux(detection, "severity", _check_severity, event, capture, errors)
+            if exc is not None:
+                severity = spec.get("severity", "INFO")
+        else:
+            severity = spec.get("severity", "INFO")
 
-        severity = call("severity", check_severity, lambda _exc: spec.get("severity", "INFO"))
+        if "alert_context" in functions:
+            context, exc = aux(detection, "alert_context", _encode_context, event, capture, errors)
+            if exc is not None:
+                context = json.dumps({"_error": repr(exc)}) if exc else "{}"
+        else:
+            context = "{}"
 
-        def check_context(value):
-            if not isinstance(value, Mapping):
-                raise FunctionReturnTypeError(
-                    f"detection [{detection.id}] function [alert_context] returned [{type(value).__name__}], expected [Mapping]"
-                )
-            text = json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":"))
-            if len(text) > MAX_ALERT_CONTEXT_SIZE:
-                return json.dumps({
-                    "_error": f"alert_context size is [{len(text)}] characters, bigger than maximum of "
-                    f"[{MAX_ALERT_CONTEXT_SIZE}] characters"
-                })
-            return text
+        description = self._text(detection, "description", event, capture, errors)
+        reference = self._text(detection, "reference", event, capture, errors)
+        runbook = self._text(detection, "runbook", event, capture, errors)
 
-        context = call("alert_context", check_context, lambda exc: json.dumps({"_error": repr(exc)}) if exc else "{}")
+        destinations = None
+        if "destinations" in functions:
+            def check_destinations(detection, name, value):
+                return self._check_destinations(detection, value, test_mode)
 
-        def text_field(name):
-            return _truncate(call(name, want_str(name), lambda _exc: spec.get(name, "") if _exc is None else ""),
-                             MAX_GENERATED_FIELD_SIZE)
+            destinations, exc = aux(detection, "destinations", check_destinations, event, capture, errors)
+            if exc is not None:
+                destinations = None
 
-        description = text_field("description")
-        reference = text_field("reference")
-        runbook = text_field("runbook")
+        unique = None
+        if "unique" in functions:
+            unique, exc = aux(detection, "unique", _want_str, event, capture, errors)
+            if exc is not None:
+                unique = None
 
-        def check_destinations(value):
-            if value is None:
-                return None
-            if not isinstance(value, (list, tuple, prowl_event.ImmutableList)) or not all(
-                isinstance(v, str) for v in value
-            ):
-                raise FunctionReturnTypeError(
-                    f"detection [{detection.id}] function [destinations] returned [{type(value).__name__}], "
-                    "expected [list[str]]"
-                )
-            value = list(value)[:MAX_DESTINATIONS_SIZE]
-            if not value:
-                return ["SKIP"]
-            if test_mode and self.available_destinations is not None:
-                unknown = [v for v in value if v != "SKIP" and v not in self.available_destinations]
-                if unknown:
-                    raise UnknownDestinationError(
-                        f"detection [{detection.id}] function [destinations] named unknown destinations {unknown}"
-                    )
-            return value
-
-        destinations = call("destinations", check_destinations, lambda _exc: None)
-        unique = call("unique", want_str("unique"), lambda _exc: None)
         outputs = {
             "title": title,
             "dedup": dedup,
@@ -510,6 +491,46 @@ class Worker:
             "unique": unique,
         }
         return outputs, errors
+
+    def _aux(self, detection, name, check, event, capture, errors):
+        """Call alert function name and check its value: (value, None), or
+        (None, the exception) once the error is recorded in errors."""
+        try:
+            return check(detection, name, self._call(detection.functions[name], event, capture)), None
+        except BaseException as exc:  # noqa: BLE001 - fall back like Panther's batch mode
+            errors[name] = _error(exc, detection.path)
+            return None, exc
+
+    def _text(self, detection, name, event, capture, errors):
+        """description, reference or runbook: the function's string, else the spec's."""
+        if name in detection.functions:
+            value, exc = self._aux(detection, name, _want_str, event, capture, errors)
+            if exc is not None:
+                value = ""
+        else:
+            value = detection.spec.get(name, "")
+        return _truncate(value, MAX_GENERATED_FIELD_SIZE)
+
+    def _check_destinations(self, detection, value, test_mode):
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple, prowl_event.ImmutableList)) or not all(
+            isinstance(v, str) for v in value
+        ):
+            raise FunctionReturnTypeError(
+                f"detection [{detection.id}] function [destinations] returned [{type(value).__name__}], "
+                "expected [list[str]]"
+            )
+        value = list(value)[:MAX_DESTINATIONS_SIZE]
+        if not value:
+            return ["SKIP"]
+        if test_mode and self.available_destinations is not None:
+            unknown = [v for v in value if v != "SKIP" and v not in self.available_destinations]
+            if unknown:
+                raise UnknownDestinationError(
+                    f"detection [{detection.id}] function [destinations] named unknown destinations {unknown}"
+                )
+        return value
 
     def _blob(self, text):
         data = text.encode("utf-8", "surrogatepass")
@@ -527,6 +548,49 @@ def _prefilters(detections):
         return prowl_prefilter.analyse_detections(detections)
     except Exception:  # noqa: BLE001 - never fail a load over an optimisation
         return {}
+
+
+def _want_str(detection, name, value):
+    if not isinstance(value, str):
+        raise FunctionReturnTypeError(
+            f"detection [{detection.id}] function [{name}] returned [{type(value).__name__}], expected [str]"
+        )
+    return value
+
+
+def _check_severity(detection, _name, value):
+    if not isinstance(value, str):
+        raise FunctionReturnTypeError(
+            f"detection [{detection.id}] function [severity] returned [{type(value).__name__}], expected [str]"
+        )
+    upper = value.upper()
+    if upper == "DEFAULT":
+        return detection.spec.get("severity", "INFO")
+    if upper not in SEVERITIES:
+        raise ValueError(
+            f"detection [{detection.id}] function [severity] returned [{value}], expected one of "
+            + ", ".join(SEVERITIES) + " or DEFAULT"
+        )
+    return upper
+
+
+# json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":")),
+# without building an encoder per call.
+_CONTEXT_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False, separators=(",", ":"))
+
+
+def _encode_context(detection, _name, value):
+    if not isinstance(value, Mapping):
+        raise FunctionReturnTypeError(
+            f"detection [{detection.id}] function [alert_context] returned [{type(value).__name__}], expected [Mapping]"
+        )
+    text = _CONTEXT_ENCODER.encode(value)
+    if len(text) > MAX_ALERT_CONTEXT_SIZE:
+        return json.dumps({
+            "_error": f"alert_context size is [{len(text)}] characters, bigger than maximum of "
+            f"[{MAX_ALERT_CONTEXT_SIZE}] characters"
+        })
+    return text
 
 
 def _return_type_error(detection, value):
