@@ -4,7 +4,9 @@
 // that both survive a crash or neither does.
 //
 // The pipeline writes batch records; every log consumer (the detection
-// engine, the lake writer, offline scans) reads them with Decode. It is a
+// engine, the lake writer, offline scans) reads them with
+// wal.Reader.NextOwned and DecodeOwned, which copy each record once (from
+// the file), or with Decode, which copies a record it is lent. It is a
 // package of its own so that consumers need not import the pipeline.
 //
 // # Format
@@ -20,10 +22,13 @@
 package batchrec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prowl-siem/prowl/internal/logtypes"
@@ -82,89 +87,227 @@ func maxEncodedSize(r *Record) int {
 	return n
 }
 
-type reader struct {
-	b   []byte
-	err error
+// Decode decodes a batch record. The result does not alias data, so data
+// may be a log reader's buffer, reused once Decode returns: Decode copies
+// data once and decodes the copy as DecodeOwned does (the result shares the
+// copy the way DecodeOwned's shares data). A caller that can hand data over
+// uses DecodeOwned instead.
+func Decode(data []byte) (*Record, error) {
+	if err := checkVersion(data); err != nil {
+		return nil, err
+	}
+	return decode(bytes.Clone(data))
 }
 
-func (r *reader) bytes() []byte {
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 || uint64(len(r.b)-k) < n {
-		r.err = ErrShort
+// DecodeOwned decodes a batch record that the caller hands over, such as
+// one from wal.Reader.NextOwned: it does not copy data, and the result
+// aliases it. The caller must not modify data, nor reuse it, afterwards.
+//
+// The Record's Checkpoint and every event's JSON are slices of data, capped
+// at their length (appending to one allocates; it never writes over the
+// rest of the record), so keeping any of them keeps all of data alive, as
+// a slice of Decode's copy keeps the copy. To keep an event long and little
+// else, copy its JSON. Strings never alias data: the events of a record
+// share one string per log type, and the row IDs of a record share one
+// allocation (about 32 bytes an event), so keeping a RowID keeps that, not
+// the record.
+func DecodeOwned(data []byte) (*Record, error) {
+	if err := checkVersion(data); err != nil {
+		return nil, err
+	}
+	return decode(data)
+}
+
+func checkVersion(data []byte) error {
+	if len(data) == 0 || data[0] < 1 || data[0] > Version {
+		return errors.New("batch record: unknown version")
+	}
+	return nil
+}
+
+// decoder reads data[i:]; a read past the end sets short and returns zero.
+type decoder struct {
+	b     []byte
+	i     int
+	short bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	if i := d.i; i < len(d.b) && d.b[i] < 0x80 { // most lengths and deltas: one byte
+		d.i = i + 1
+		return uint64(d.b[i])
+	}
+	return d.uvarintSlow()
+}
+
+func (d *decoder) uvarintSlow() uint64 {
+	if v, k := uvarint8(d.b, d.i); k > 0 {
+		d.i += k
+		return v
+	}
+	v, k := binary.Uvarint(d.b[d.i:])
+	if k <= 0 {
+		d.short = true
+		return 0
+	}
+	d.i += k
+	return v
+}
+
+// uvarint8 decodes the uvarint at b[i:] without a loop when it is at most
+// 8 bytes long (times are 8 bytes, the odd member delta 2) and b holds 8
+// bytes from i. Otherwise it returns k = 0: binary.Uvarint decodes it.
+func uvarint8(b []byte, i int) (v uint64, k int) {
+	if i < 0 || len(b)-i < 8 {
+		return 0, 0
+	}
+	u := binary.LittleEndian.Uint64(b[i:])
+	stop := ^u & 0x8080808080808080 // the high bit of each byte that ends it
+	if stop == 0 {
+		return 0, 0
+	}
+	last := bits.TrailingZeros64(stop) // 8k+7 for a varint of k+1 bytes
+	u &= 1<<last<<1 - 1                // its bytes only
+	u &= 0x7f7f7f7f7f7f7f7f            // their 7 payload bits, then packed:
+	u = u&0x007f007f007f007f | u&0x7f007f007f007f00>>1
+	u = u&0x00003fff00003fff | u&0x3fff00003fff0000>>2
+	u = u&0x000000000fffffff | u&0x0fffffff00000000>>4
+	return u, last>>3 + 1
+}
+
+// bytes returns a length-prefixed field, capped so that appending to it
+// never writes into the next field.
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.short || n > uint64(len(d.b)-d.i) {
+		d.short = true
 		return nil
 	}
-	out := r.b[k : k+int(n)]
-	r.b = r.b[k+int(n):]
+	j := d.i + int(n)
+	out := d.b[d.i:j:j]
+	d.i = j
 	return out
 }
 
-func (r *reader) uvarint() uint64 {
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 {
-		r.err = ErrShort
-		return 0
+func (d *decoder) time() time.Time {
+	u, k := uvarint8(d.b, d.i) // a zigzag varint, 8 bytes for these times
+	if k > 0 {
+		d.i += k
+	} else {
+		u = d.uvarintSlow()
 	}
-	r.b = r.b[k:]
-	return n
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return time.UnixMicro(v).UTC()
 }
 
-func (r *reader) time() time.Time {
-	n, k := binary.Varint(r.b)
-	if k <= 0 {
-		r.err = ErrShort
-		return time.Time{}
-	}
-	r.b = r.b[k:]
-	return time.UnixMicro(n).UTC()
-}
+// rowIDBytes is the usual length of a row ID (logtypes.Event.RowID).
+const rowIDBytes = 32
 
-// Decode decodes a batch record. The result does not alias data, so data
-// may be a log reader's buffer.
-func Decode(data []byte) (*Record, error) {
-	if len(data) == 0 || data[0] < 1 || data[0] > Version {
-		return nil, fmt.Errorf("batch record: unknown version")
-	}
+// decode decodes data, which it owns (see DecodeOwned); its version is
+// known to be valid.
+func decode(data []byte) (*Record, error) {
 	version := data[0]
-	data = append([]byte(nil), data...)
-	r := &reader{b: data[1:]}
-	out := &Record{SourceID: string(r.bytes())}
-	if cp := r.bytes(); len(cp) > 0 {
+	d := decoder{b: data, i: 1}
+	out := &Record{SourceID: string(d.bytes())}
+	if cp := d.bytes(); len(cp) > 0 {
 		out.Checkpoint = cp
 	}
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)) {
+	n := d.uvarint()
+	if d.short || n > uint64(len(d.b)-d.i) { // an event takes a byte or more
 		return nil, ErrShort
 	}
-	out.Events = make([]logtypes.Event, 0, n)
-	var members []uint32 // one array for the record's member offsets
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		e := logtypes.Event{LogType: string(r.bytes()), RowID: string(r.bytes())}
-		e.Time, e.ParseTime = r.time(), r.time()
-		e.JSON = r.bytes()
-		if version >= 2 {
-			k := r.uvarint()
-			if k > uint64(len(e.JSON)) {
-				return nil, fmt.Errorf("batch record: event %d has %d members in %d bytes", i, k, len(e.JSON))
+	events := make([]logtypes.Event, n)
+	// Row IDs are appended to one buffer: ids.String() stays valid as it
+	// grows, and each RowID is the string's part its event appended.
+	var ids strings.Builder
+	ids.Grow(min(int(n)*rowIDBytes, len(d.b)-d.i))
+	// Events of a record share their log type's string: one per type
+	// (records rarely hold more than a few), the last one tried first.
+	var typeArr [8]string
+	types, last := typeArr[:0], -1
+	var members []uint32 // one array for the record's member offsets (~30 an event)
+	for i := range events {
+		e := &events[i]
+		lt := d.bytes()
+		if last < 0 || string(lt) != types[last] {
+			last = -1
+			for j, t := range types {
+				if t == string(lt) {
+					last = j
+					break
+				}
 			}
-			if k > 0 {
-				if members == nil {
-					members = make([]uint32, 0, n*32)
+			if last < 0 {
+				if len(types) == cap(types) {
+					types = types[:0]
 				}
-				start, off := len(members), uint64(0)
-				for range k {
-					off += r.uvarint()
-					members = append(members, uint32(off))
-				}
-				if off >= uint64(len(e.JSON)) {
-					return nil, fmt.Errorf("batch record: event %d has a member offset %d past its %d bytes", i, off, len(e.JSON))
-				}
-				e.Members = members[start:len(members):len(members)]
+				types = append(types, string(lt))
+				last = len(types) - 1
 			}
 		}
-		out.Events = append(out.Events, e)
+		e.LogType = types[last]
+		if id := d.bytes(); len(id) > 0 {
+			start := ids.Len()
+			ids.Write(id)
+			e.RowID = ids.String()[start:]
+		}
+		e.Time, e.ParseTime = d.time(), d.time()
+		e.JSON = d.bytes()
+		if d.short {
+			return nil, ErrShort
+		}
+		if version < 2 {
+			continue
+		}
+		k := d.uvarint()
+		if d.short {
+			return nil, ErrShort
+		}
+		if k > uint64(len(e.JSON)) {
+			return nil, fmt.Errorf("batch record: event %d has %d members in %d bytes", i, k, len(e.JSON))
+		}
+		if k == 0 {
+			continue
+		}
+		if k > uint64(len(d.b)-d.i) { // a delta takes a byte or more
+			return nil, ErrShort
+		}
+		if members == nil {
+			members = make([]uint32, 0, min(int(n)*32, len(d.b)-d.i))
+		}
+		start := len(members)
+		members = slices.Grow(members, int(k))[:start+int(k)]
+		ms := members[start:]
+		off, size := uint64(0), uint64(len(e.JSON))
+		b, p := d.b, d.i
+		for j := range ms {
+			var delta uint64
+			switch { // deltas of 1 and 2 bytes inline
+			case p < len(b) && b[p] < 0x80:
+				delta = uint64(b[p])
+				p++
+			case p+1 < len(b) && b[p+1] < 0x80:
+				delta = uint64(b[p]&0x7f) | uint64(b[p+1])<<7
+				p += 2
+			default:
+				d.i = p
+				if delta = d.uvarintSlow(); d.short {
+					return nil, ErrShort
+				}
+				p = d.i
+			}
+			if delta >= size-off { // off < size: this cannot wrap
+				return nil, fmt.Errorf("batch record: event %d has a member offset %d past its %d bytes", i, off+delta, size)
+			}
+			off += delta
+			ms[j] = uint32(off)
+		}
+		d.i = p
+		e.Members = ms[:k:k]
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
+	out.Events = events
 	return out, nil
 }

@@ -70,7 +70,9 @@ func TestEncodeGrowsOnce(t *testing.T) {
 	if n := len(Encode(nil, r)); n > maxEncodedSize(r) {
 		t.Fatalf("encoding is %d bytes, over the bound %d", n, maxEncodedSize(r))
 	}
-	if allocs := testing.AllocsPerRun(10, func() { Encode(nil, r) }); allocs != 1 {
+	// One allocation (the race detector may add one); growing by appends
+	// would take about twenty.
+	if allocs := testing.AllocsPerRun(10, func() { Encode(nil, r) }); allocs > 2 {
 		t.Errorf("Encode allocated %v times, want 1", allocs)
 	}
 }

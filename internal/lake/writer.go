@@ -1044,14 +1044,14 @@ func (l *Lake) Run(ctx context.Context) error {
 		wg.Go(func() {
 			defer r.Close()
 			for {
-				data, off, err := r.Next(bgCtx)
+				data, off, err := r.NextOwned(bgCtx)
 				if err != nil {
 					if bgCtx.Err() == nil && !errors.Is(err, wal.ErrClosed) {
 						readErr <- fmt.Errorf("lake: reading the log: %w", err)
 					}
 					return
 				}
-				rec, err := batchrec.Decode(data)
+				rec, err := batchrec.DecodeOwned(data)
 				if err != nil {
 					readErr <- fmt.Errorf("lake: log record %d: %w", off, err)
 					return

@@ -254,11 +254,11 @@ func (p *Pipeline) Reconcile(ctx context.Context) error {
 	last := map[string][]byte{}
 	end := p.opts.Log.Next()
 	for off := p.opts.Log.First(); off < end; off++ {
-		data, _, err := r.Next(ctx)
+		data, _, err := r.NextOwned(ctx)
 		if err != nil {
 			return fmt.Errorf("reading the log at %d: %w", off, err)
 		}
-		rec, err := decodeRecord(data)
+		rec, err := decodeOwnedRecord(data)
 		if err != nil {
 			return fmt.Errorf("log record %d: %w", off, err)
 		}
@@ -325,14 +325,14 @@ func (p *Pipeline) collect(ctx context.Context, r *wal.Reader, from wal.Offset) 
 		if end > from && p.opts.BatchDelay <= 0 && end >= p.opts.Log.Next() {
 			break // nothing more written: evaluate what we have
 		}
-		data, off, err := r.Next(readCtx)
+		data, off, err := r.NextOwned(readCtx)
 		if err != nil {
 			if readCtx != ctx && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 				break // the batch delay passed
 			}
 			return nil, end, err
 		}
-		rec, err := decodeRecord(data)
+		rec, err := decodeOwnedRecord(data)
 		if err != nil {
 			return nil, end, fmt.Errorf("log record %d: %w", off, err)
 		}

@@ -24,11 +24,11 @@ func Scan(ctx context.Context, log *wal.Log, from wal.Offset, fn func(logtypes.E
 	}
 	defer r.Close()
 	for off := from; off < end; off++ {
-		data, got, err := r.Next(ctx)
+		data, got, err := r.NextOwned(ctx)
 		if err != nil {
 			return fmt.Errorf("reading the log at %d: %w", off, err)
 		}
-		rec, err := decodeRecord(data)
+		rec, err := decodeOwnedRecord(data)
 		if err != nil {
 			return fmt.Errorf("log record %d: %w", got, err)
 		}

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -78,10 +79,36 @@ func (l *Log) findLocked(off Offset) int {
 // Next returns the next record and its offset, waiting until one is
 // durable or ctx is done. rec points into the Reader's buffer: it is valid
 // until the next call to Next or Close, and the caller must copy it to keep
-// it. Once the Log is closed and every durable record has been read, Next
-// returns ErrClosed. A damaged record returns an error wrapping ErrCorrupt
-// that names the segment file and byte position.
+// it (or call NextOwned). Once the Log is closed and every durable record
+// has been read, Next returns ErrClosed. A damaged record returns an error
+// wrapping ErrCorrupt that names the segment file and byte position.
 func (r *Reader) Next(ctx context.Context) (rec []byte, off Offset, err error) {
+	return r.next(ctx, false)
+}
+
+// NextOwned is Next for a caller that keeps records (and their parts):
+// rec is newly allocated, exactly the record's size, and the Reader never
+// uses it again. It is how to get a record without copying it twice: the
+// part of a record beyond what the Reader has buffered (most of a large
+// one) is read from the segment file straight into rec, and NextOwned
+// reads ahead at most ownedReadAhead bytes into the Reader's buffer, which
+// it then copies into the records. Next and NextOwned may be mixed.
+func (r *Reader) NextOwned(ctx context.Context) (rec []byte, off Offset, err error) {
+	return r.next(ctx, true)
+}
+
+const (
+	// ownedReadAhead bounds each read of NextOwned into the Reader's
+	// buffer: what it reads there is copied again into the records, unlike
+	// the rest of a large record. Small records are still read many at a
+	// time.
+	ownedReadAhead = 64 << 10
+	// directReadMin is the least remainder of a record that NextOwned
+	// reads into the record directly rather than through the buffer.
+	directReadMin = 8 << 10
+)
+
+func (r *Reader) next(ctx context.Context, owned bool) (rec []byte, off Offset, err error) {
 	if r.closed {
 		return nil, 0, errors.New("wal: reader closed")
 	}
@@ -98,9 +125,15 @@ func (r *Reader) Next(ctx context.Context) (rec []byte, off Offset, err error) {
 				if recordCRC(h[:4], rec) != binary.LittleEndian.Uint32(h[4:]) {
 					return nil, 0, r.corrupt("checksum mismatch")
 				}
+				if owned {
+					rec = bytes.Clone(rec)[:len(rec):len(rec)]
+				}
 				r.r += size
 				r.off++
 				return rec, r.off - 1, nil
+			}
+			if rest := size - avail; owned && (rest >= directReadMin || size > len(r.buf)) && int64(rest) <= r.limit-r.fpos {
+				return r.readDirect(size)
 			}
 			if len(r.buf) < size { // a record larger than the buffer
 				nb := make([]byte, size)
@@ -109,7 +142,11 @@ func (r *Reader) Next(ctx context.Context) (rec []byte, off Offset, err error) {
 			}
 		}
 		if r.fpos < r.limit {
-			if err := r.fill(); err != nil {
+			readAhead := len(r.buf)
+			if owned {
+				readAhead = ownedReadAhead
+			}
+			if err := r.fill(readAhead); err != nil {
 				return nil, 0, err
 			}
 			continue
@@ -144,13 +181,38 @@ func (r *Reader) Next(ctx context.Context) (rec []byte, off Offset, err error) {
 	}
 }
 
-// fill reads more of the segment, up to its readable limit, into buf.
-func (r *Reader) fill() error {
+// readDirect returns the record of size bytes (header included) that starts
+// at buf[r.r], whose header and start are buffered and whose rest is
+// durable in the segment, reading the rest from the file straight into the
+// record: a newly allocated slice, owned by the caller.
+func (r *Reader) readDirect(size int) ([]byte, Offset, error) {
+	h := r.buf[r.r : r.r+recordHeaderSize]
+	rec := make([]byte, size-recordHeaderSize)
+	k := copy(rec, r.buf[r.r+recordHeaderSize:r.w])
+	n, err := r.f.ReadAt(rec[k:], r.fpos)
+	if n < len(rec)-k {
+		if err == nil || errors.Is(err, io.EOF) {
+			return nil, 0, r.corrupt(fmt.Sprintf("file ends at byte %d, expected %d", r.fpos+int64(n), r.limit))
+		}
+		return nil, 0, fmt.Errorf("wal: reading %s: %w", r.f.Name(), err)
+	}
+	if recordCRC(h[:4], rec) != binary.LittleEndian.Uint32(h[4:]) {
+		return nil, 0, r.corrupt("checksum mismatch")
+	}
+	r.fpos += int64(n)
+	r.r, r.w = 0, 0
+	r.off++
+	return rec, r.off - 1, nil
+}
+
+// fill reads more of the segment into buf: up to its readable limit, the
+// end of buf, and upTo bytes.
+func (r *Reader) fill(upTo int) error {
 	if r.r > 0 {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
-	want := min(int64(len(r.buf)-r.w), r.limit-r.fpos)
+	want := min(int64(upTo), int64(len(r.buf)-r.w), r.limit-r.fpos)
 	n, err := r.f.ReadAt(r.buf[r.w:r.w+int(want)], r.fpos)
 	r.w += n
 	r.fpos += int64(n)
