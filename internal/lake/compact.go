@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,7 +33,7 @@ type compactGroup struct {
 // Compact merges small files (smaller than TargetFileBytes) of every
 // partition that has more than four of them, or at least two once the
 // partition's hour is over (late events). While the hour is open it merges
-// only the newest files of comparable size (newestRun); once it is over,
+// only files of comparable size (tierRun); once it is over,
 // all of them. Merged files grow up to about TargetFileBytes. Run calls it
 // every CompactInterval.
 func (l *Lake) Compact(ctx context.Context) error {
@@ -98,7 +100,7 @@ func (l *Lake) planCompaction(v *view) []compactGroup {
 				if len(small) <= maxSmallFiles {
 					continue
 				}
-				small = newestRun(small)
+				small = tierRun(small)
 			}
 			// Pack files, oldest first, into groups of up to the target size.
 			var group []File
@@ -122,26 +124,30 @@ func (l *Lake) planCompaction(v *view) []compactGroup {
 	return out
 }
 
-// mergeRatio bounds how much bigger than the newer files of a merge an
-// older file may be and still join it.
-const mergeRatio = 2
+// sizeTier is a file's size class while its hour is open: files under
+// 1 MiB are tier 0, and each tier above spans four times the sizes of the
+// one below (1–4 MiB, 4–16 MiB, ...).
+func sizeTier(bytes int64) int { return (bits.Len64(uint64(bytes)>>20) + 1) / 2 }
 
-// newestRun picks the files of an open partition to merge. Walking back
-// from the newest file (by newest event), it takes each older file while
-// that file is at most mergeRatio times the size of those already taken.
-// Merging only files of comparable size rewrites each event about
-// log2(flushes) times over the hour; merging every small file each time
-// would rewrite the growing merged file at every compaction.
-func newestRun(files []File) []File {
-	files = slices.Clone(files)
-	slices.SortStableFunc(files, func(a, b File) int { return a.Max.Compare(b.Max) })
-	i := len(files) - 1
-	size := files[i].Bytes
-	for i > 0 && files[i-1].Bytes <= mergeRatio*size {
-		i--
-		size += files[i].Bytes
+// tierRun picks the files of an open partition to merge: those of the
+// smallest size tier that holds more than maxSmallFiles of them, oldest
+// (by newest event) first, or none. Merging only files of one tier, five
+// or more at a time, rewrites each event about once per tier it climbs
+// (about three times over an hour); merging every small file at each
+// compaction would rewrite the growing merged file every time.
+func tierRun(files []File) []File {
+	tiers := map[int][]File{}
+	for _, f := range files {
+		t := sizeTier(f.Bytes)
+		tiers[t] = append(tiers[t], f)
 	}
-	return files[i:]
+	for _, t := range slices.Sorted(maps.Keys(tiers)) {
+		if run := tiers[t]; len(run) > maxSmallFiles {
+			slices.SortStableFunc(run, func(a, b File) int { return a.Max.Compare(b.Max) })
+			return run
+		}
+	}
+	return nil
 }
 
 // timeColumn is the column a table is partitioned by.

@@ -229,26 +229,22 @@ fields:
 	}
 }
 
-// TestNewestRunBoundsRewrites simulates an hour of flushes of equal size
-// into an open partition, compacting as Compact does, and counts the bytes
-// compaction rewrites: about 5 times the data, where merging every small
-// file at each compaction rewrites it about 45 times.
-func TestNewestRunBoundsRewrites(t *testing.T) {
-	const flushes = 360 // every 10 s for an hour
+// TestTierRunBoundsRewrites simulates an hour of 2 MiB flushes into an
+// open partition, compacting after each as Compact does, and counts the
+// bytes compaction rewrites: about three times the data, where merging
+// every small file at each compaction rewrites it about 90 times.
+func TestTierRunBoundsRewrites(t *testing.T) {
+	const flushes, size = 360, 2 << 20 // every 10 s for an hour
 	base := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
 	var files []File
 	var written, rewritten int64
 	maxFiles := 0
 	for i := range flushes {
 		at := base.Add(time.Duration(i) * 10 * time.Second)
-		files = append(files, File{Path: strconv.Itoa(i), Bytes: 1000, Min: at, Max: at})
-		written += 1000
-		if len(files) > maxSmallFiles {
-			run := newestRun(files)
-			if len(run) < 2 {
-				continue
-			}
-			merged := File{Path: "c" + strconv.Itoa(i), Max: run[0].Max}
+		files = append(files, File{Path: strconv.Itoa(i), Bytes: size, Max: at})
+		written += size
+		if run := tierRun(files); len(run) > 0 {
+			merged := File{Path: "c" + strconv.Itoa(i)}
 			for _, f := range run {
 				merged.Bytes += f.Bytes
 				if f.Max.After(merged.Max) {
@@ -261,10 +257,10 @@ func TestNewestRunBoundsRewrites(t *testing.T) {
 		}
 		maxFiles = max(maxFiles, len(files))
 	}
-	if amp := float64(rewritten) / float64(written); amp > 10 {
+	if amp := float64(rewritten) / float64(written); amp > 4 {
 		t.Errorf("compaction rewrote %.1f times the data written", amp)
 	}
-	if maxFiles > 16 {
+	if maxFiles > 20 {
 		t.Errorf("the open partition reached %d files", maxFiles)
 	}
 	var total int64
@@ -276,23 +272,31 @@ func TestNewestRunBoundsRewrites(t *testing.T) {
 	}
 }
 
-func TestNewestRunTakesComparableFiles(t *testing.T) {
+func TestTierRunTakesOneTier(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2025, 3, 4, 10, m, 0, 0, time.UTC) }
-	files := []File{
-		{Path: "new", Bytes: 10, Max: at(9)},
-		{Path: "big", Bytes: 1000, Max: at(1)},
-		{Path: "mid", Bytes: 30, Max: at(5)},
-		{Path: "small", Bytes: 15, Max: at(7)},
+	file := func(name string, bytes int64, m int) File { return File{Path: name, Bytes: bytes, Max: at(m)} }
+	paths := func(fs []File) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Path)
+		}
+		return out
 	}
-	var got []string
-	for _, f := range newestRun(files) {
-		got = append(got, f.Path)
+	const mib = 1 << 20
+	mid := []File{file("m1", 3*mib, 1), file("m2", 2*mib, 2), file("m3", 3*mib, 3), file("m4", 2*mib, 4), file("m5", 3*mib, 5)}
+	small := []File{file("s3", mib/2, 13), file("s1", mib/2, 11), file("s2", 1000, 12), file("s4", mib/4, 14), file("s5", mib/2, 15)}
+	big := file("big", 100*mib, 0)
+	// The smallest tier with five files wins, oldest first.
+	if got := paths(tierRun(append(append([]File{big}, mid...), small...))); !slices.Equal(got, []string{"s1", "s2", "s3", "s4", "s5"}) {
+		t.Errorf("tierRun = %v, want the five small files", got)
 	}
-	// new (10), then small (15 <= 20), then mid (30 <= 50); big (1000) is too large.
-	if want := []string{"mid", "small", "new"}; !slices.Equal(got, want) {
-		t.Errorf("newestRun = %v, want %v", got, want)
+	if got := paths(tierRun(append(append([]File{big}, mid...), small[:4]...))); !slices.Equal(got, []string{"m1", "m2", "m3", "m4", "m5"}) {
+		t.Errorf("tierRun = %v, want the five 2-3 MiB files", got)
 	}
-	if files[0].Path != "new" {
-		t.Error("newestRun reordered its argument")
+	if got := tierRun(append(append([]File{big}, mid[:4]...), small[:4]...)); got != nil {
+		t.Errorf("no tier has five files: tierRun = %v", paths(got))
+	}
+	if sizeTier(mib-1) != 0 || sizeTier(mib) != 1 || sizeTier(4*mib-1) != 1 || sizeTier(4*mib) != 2 || sizeTier(16*mib) != 3 {
+		t.Error("size tiers are not 1, 4, 16 MiB apart")
 	}
 }
