@@ -140,20 +140,24 @@ class ImmutableCaseInsensitiveDict(Mapping):
     # _children is None, or (in an owned event) the wrappers of nested
     # containers handed out so far, by key.
 
+    def _child(self, key, value):
+        """The read-only wrapper of the nested container value at key."""
+        children = self._children
+        if children is None:
+            return _wrap(value)
+        wrapped = children.get(key)
+        if wrapped is None:
+            wrapped = children[key] = _wrap_owned(value)
+        return wrapped
+
     def __getitem__(self, key):
-        # _wrap(self._container[self._key(key)]); get() is the same inline.
+        # _wrap(self._container[self._key(key)]), with the key lookup inline.
         container = self._container
         if key not in container:
             key = self._key(key)
         value = container[key]
         if isinstance(value, (dict, list)):
-            children = self._children
-            if children is None:
-                return _wrap(value)
-            wrapped = children.get(key)
-            if wrapped is None:
-                wrapped = children[key] = _wrap_owned(value)
-            return wrapped
+            return self._child(key, value)
         return value
 
     def get(self, key, default=None):
@@ -165,13 +169,7 @@ class ImmutableCaseInsensitiveDict(Mapping):
         except KeyError:
             return default
         if isinstance(value, (dict, list)):
-            children = self._children
-            if children is None:
-                return _wrap(value)
-            wrapped = children.get(key)
-            if wrapped is None:
-                wrapped = children[key] = _wrap_owned(value)
-            return wrapped
+            return self._child(key, value)
         return value
 
     def __contains__(self, key):
