@@ -23,17 +23,27 @@ const maxDepth = 10000
 
 // Decode decodes data, which must hold exactly one JSON object.
 func Decode(data []byte) (map[string]any, error) {
-	d := decoder{data: data}
 	i := jsonscan.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return nil, d.fail(i, "expected a JSON object")
+		return nil, (&decoder{data: data}).fail(i, "expected a JSON object")
 	}
-	v, i, err := d.object(i, 0)
+	v, err := DecodeValue(data)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// DecodeValue decodes data, which must hold exactly one JSON value of any
+// kind. Nothing it returns shares memory with data.
+func DecodeValue(data []byte) (any, error) {
+	d := decoder{data: data}
+	v, i, err := d.value(jsonscan.SkipSpace(data, 0), 0)
 	if err != nil {
 		return nil, err
 	}
 	if i = jsonscan.SkipSpace(data, i); i != len(data) {
-		return nil, d.fail(i, "unexpected data after the object")
+		return nil, d.fail(i, "unexpected data after the value")
 	}
 	return v, nil
 }

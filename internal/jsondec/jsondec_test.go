@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/prowl-siem/prowl/internal/gen"
@@ -110,5 +111,22 @@ func BenchmarkDecode(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+func TestDecodeValue(t *testing.T) {
+	for in, want := range map[string]any{
+		` "a\u00e9" `: "aé", `12.5`: json.Number("12.5"), `true`: true, `null`: nil,
+		`[1,"x"]`: []any{json.Number("1"), "x"}, `{"k":{}}`: map[string]any{"k": map[string]any{}},
+	} {
+		got, err := DecodeValue([]byte(in))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("DecodeValue(%s) = %#v, %v; want %#v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{``, `1 2`, `"a`, `{"a":1}x`, `tru`} {
+		if _, err := DecodeValue([]byte(in)); err == nil || !strings.Contains(err.Error(), "offset") {
+			t.Errorf("DecodeValue(%q): %v, want an error with its offset", in, err)
+		}
 	}
 }

@@ -39,7 +39,6 @@ type matchDecoder struct {
 	paths    []string
 	sel      correlate.Selection
 	text     []byte         // the event or alert context being read, copied from the row
-	buf      []byte         // jsondec's input; it copies what it returns
 	interned map[string]any // strings, boxed once
 }
 
@@ -169,25 +168,15 @@ func (d *matchDecoder) value(raw []byte) (any, bool) {
 	if n := len(raw); n >= 2 && raw[0] == '"' && plainString(raw[1:n-1]) {
 		return d.intern(raw[1 : n-1]), true
 	}
-	d.buf = append(append(append(d.buf[:0], `{"":`...), raw...), '}')
-	m, err := jsondec.Decode(d.buf)
-	if err != nil {
-		return nil, false
-	}
-	return m[""], true
+	v, err := jsondec.DecodeValue(raw)
+	return v, err == nil
 }
 
 // key decodes a key with escapes or invalid UTF-8 (quotes included).
 func (d *matchDecoder) key(quoted []byte) (string, bool) {
-	d.buf = append(append(append(d.buf[:0], '{'), quoted...), ":0}"...)
-	m, err := jsondec.Decode(d.buf)
-	if err != nil {
-		return "", false
-	}
-	for k := range m {
-		return k, true
-	}
-	return "", false
+	v, err := jsondec.DecodeValue(quoted)
+	s, ok := v.(string)
+	return s, err == nil && ok
 }
 
 // intern returns s as a string, boxed, shared with earlier calls while
