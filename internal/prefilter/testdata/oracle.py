@@ -29,6 +29,7 @@ KEYS = ["eventType", "outcome", "result", "reason", "actor", "alternateId", "k",
 STRS = ["x", "X", "user.session.start", "SUCCESS", "FAILURE", "true", "True", "unknown", "UNKNOWN", "", "abc", "é"]
 NUMS = ["0", "1", "1.0", "-1", "100", "0.5"]
 LITS = [repr(s) for s in STRS] + NUMS + ["True", "False", "None"]
+ITEMS = ["'x'", "'SUCCESS'", "1", "None"]
 
 
 class Gen:
@@ -45,6 +46,10 @@ class Gen:
 
     def lit(self):
         return self.r.choice(LITS)
+
+    def item(self):
+        """A value that generated rules put into lists and look for in them."""
+        return self.r.choice(ITEMS)
 
     def strlit(self):
         return repr(self.r.choice(STRS))
@@ -68,6 +73,8 @@ class Gen:
             lambda: f"event.get({self.key()}, {{}}).get({self.key()}, {self.default()})",
             lambda: f"event[{self.key()}][{self.key()}]",
         ]
+        for h in self.value_helpers:
+            choices += [lambda: f"{h}(event)", lambda: f"{h}(event).get({self.key()})", lambda: f"{h}(event)[{self.key()}]"]
         v = self.r.choice(choices)()
         t = self.r.random()
         if t < 0.1:
@@ -120,17 +127,62 @@ class Gen:
             lambda: f"{self.key()} in event",
             lambda: f"({v} if {self.cond(depth + 1, names)} else {self.lit()})",
             lambda: f"unknown_function({v})",
+            lambda: f"hasattr({self.r.choice([v, '{}', self.lit()])}, {self.r.choice(['items', 'lower', 'append'])!r})",
         ]
+        if self.lists:
+            xs = self.r.choice(self.lists)
+            forms += [lambda: f"{self.item()} in {xs}", lambda: f"{self.item()} not in {xs}", lambda: xs]
         return self.r.choice(forms)()
+
+    def opaque(self, indent, depth, names):
+        """A loop, try or with statement, often building a list."""
+        i2 = indent + "    "
+        target = self.r.choice(self.lists) if self.lists and self.r.random() < 0.7 else None
+        name = f"v{len(names)}"
+        grow = f"{i2}    {target}.append({self.r.choice([name, self.val(), self.item()])})" if target else f"{i2}    pass"
+        r = self.r.random()
+        if r < 0.35:
+            it = self.r.choice([self.val(), self.coll(), "{}.items()", "()", "[]", "range(2)", f"str({self.val()}).split(',')"])
+            lines = [f"{indent}for {name} in {it}:", f"{i2}if {self.cond(0, names)}:", grow]
+            if self.r.random() < 0.3:
+                lines += [f"{i2}if {self.cond(0, names)}:", f"{i2}    {self.r.choice(['break', 'continue'])}"]
+            if self.r.random() < 0.2:
+                lines += [f"{indent}else:", f"{i2}{name} = {self.lit()}"]
+        elif r < 0.6:
+            exc = self.r.choice(["Exception", "ValueError", "(AttributeError, KeyError)", "TypeError as err"])
+            lines = [f"{indent}try:", f"{i2}{name} = {self.val()}.lower()", f"{i2}if {self.cond(0, names)}:", grow,
+                     f"{indent}except {exc}:", f"{i2}{name} = {self.lit()}"]
+        elif r < 0.8:
+            lines = [f"{indent}with contextlib.suppress({self.r.choice(['Exception', 'KeyError'])}):",
+                     f"{i2}{name} = {self.val()}[{self.key()}]", f"{i2}if {self.cond(0, names)}:", grow]
+        else:
+            lines = [f"{indent}while {self.cond(0, names)}:", f"{i2}{name} = {self.val()}",
+                     f"{i2}if True:", grow, f"{i2}break"]
+        names.append(name)
+        return lines
 
     def body(self, indent, depth, names):
         lines = []
         names = list(names)
+        lists = len(self.lists)
         for _ in range(self.r.randint(0, 3)):
             r = self.r.random()
-            if r < 0.3:
+            if r < 0.08:
+                name = f"xs{len(self.lists)}"
+                lines.append(f"{indent}{name} = {self.r.choice(['[]', '[]', '{}', self.coll()])}")
+                self.lists.append(name)
+            elif r < 0.12 and len(self.lists) > lists:
+                alias = f"xs{len(self.lists)}"
+                lines.append(f"{indent}{alias} = {self.r.choice(self.lists[lists:])}")
+                self.lists.append(alias)
+            elif r < 0.2:
+                lines.extend(self.opaque(indent, depth, names))
+            elif r < 0.3:
                 name = f"v{len(names)}"
-                lines.append(f"{indent}{name} = {self.val(0, names)}")
+                if self.r.random() < 0.3:
+                    lines.append(f"{indent}{name} = {self.val(0, names)} if {self.cond(0, names)} else {self.lit()}")
+                else:
+                    lines.append(f"{indent}{name} = {self.val(0, names)}")
                 names.append(name)
             elif r < 0.75:
                 lines.append(f"{indent}if {self.cond(0, names)}:")
@@ -143,19 +195,38 @@ class Gen:
                     lines.extend(self.body(indent + "    ", depth + 1, names) or [f"{indent}    pass"])
             else:
                 lines.append(f"{indent}assert {self.cond(0, names)}")
+        del self.lists[lists:]  # names bound in this block are out of scope for other blocks
         return lines
 
     def module(self):
-        out = ["from panther_base_helpers import deep_get", ""]
-        self.helpers, self.consts = [], []
+        out = ["import contextlib", "from panther_base_helpers import deep_get", ""]
+        self.helpers, self.consts, self.lists, self.value_helpers = [], [], [], []
         for i in range(self.r.randint(0, 2)):
             name = f"CONST{i}"
             items = ", ".join(self.lit() for _ in range(self.r.randint(1, 3)))
             out.append(f"{name} = ({items},)" if self.r.random() < 0.5 else f"{name} = [{items}]")
             self.consts.append(name)
+        for i in range(self.r.randint(0, 1)):
+            # A helper that returns an event value, maybe after raising.
+            name = f"value{i}"
+            out.append(f"def {name}(event):")
+            if self.r.random() < 0.5:
+                out.append(f"    {self.r.choice(['unknown_function(event)', 'event[' + self.key() + ']'])}")
+            out.append(f"    return {self.val()}")
+            self.value_helpers.append(name)
         for i in range(self.r.randint(0, 2)):
             name = f"helper{i}"
             out.append(f"def {name}(event):")
+            if self.r.random() < 0.4:
+                # A helper that collects into a list and returns it.
+                out.append("    found = []")
+                self.lists = ["found"]
+                out.extend(self.body("    ", 1, ()))
+                out.extend(self.opaque("    ", 1, []))
+                out.append("    return found")
+                self.lists = []
+                self.helpers.append(f"{self.item()} in {name}")
+                continue
             out.extend(self.body("    ", 1, ()))
             out.append(f"    return {self.r.choice(['True', 'False', self.cond()])}")
             self.helpers.append(name)

@@ -45,8 +45,16 @@ How a rule is read (all of it is symbolic execution over the AST):
     they cannot change), in/not in, is None, startswith/endswith, bool(),
     isinstance(x, str|bool), and/or/not, conditional expressions.
   * statements: if/elif/else with early returns, assignments to local names
-    (aliases), assert, pass, return. Anything else (loops, try, with, calls
-    that cannot be seen through) makes its branch unconstrained.
+    (aliases; `x = a if c else b` splits the path like an if), assert, pass,
+    return. Any other statement (loops, try, with, calls that cannot be seen
+    through) makes the paths through it unconstrained: they count as "may
+    raise", so nothing after it on that path matters, while the function's
+    other paths keep their conditions and return values. A for loop over a
+    literal empty collection is skipped.
+  * `c in xs`, where every path of a helper returns a literal list, tuple,
+    dict or set (or one that stays empty), holds only where xs may be
+    non-empty: a helper that collects matches into a list inside loops
+    constrains its callers by the paths that reach those loops.
   * calls to plain Python functions (same module or imported helpers) are
     inlined up to MAX_DEPTH levels when their code is available and matches
     the running function.
@@ -74,7 +82,7 @@ FALSE = {"op": "false"}
 
 # The builtins as they were when the worker started: a detection that
 # rebinds builtins.bool gets no prefilter that relies on it.
-_BOOL, _STR, _ISINSTANCE = builtins.bool, builtins.str, builtins.isinstance
+_BOOL, _STR, _ISINSTANCE, _HASATTR = builtins.bool, builtins.str, builtins.isinstance, builtins.hasattr
 _DEEP_GET = prowl_event.deep_get
 _MATCH_NAMES = tuple(getattr(ast, n) for n in ("MatchAs", "MatchStar") if hasattr(ast, n))
 _MATCH_MAPPING = getattr(ast, "MatchMapping", ())
@@ -214,6 +222,72 @@ def TYPE(path, types_):
     if len(ts) == len(ALL_TYPES):
         return TRUE
     return {"op": "type", "path": list(path), "types": ts}
+
+
+MAX_MINIMISE_ATOMS = 9
+
+
+def minimise(c):
+    """An equivalent condition that is often much smaller: the prime
+    implicants of c's truth table over its atoms (Quine-McCluskey, greedy
+    cover), when c has at most MAX_MINIMISE_ATOMS distinct atoms and the
+    result is shorter. Atoms are treated as independent, so the result is
+    equivalent on every event; Go's three-valued evaluation of an equivalent
+    formula never answers false where the original holds."""
+    atoms, index = [], {}
+
+    def collect(x):
+        if x["op"] in ("and", "or", "not"):
+            for a in x["args"]:
+                collect(a)
+        elif x["op"] not in ("true", "false"):
+            k = _ckey(x)
+            if k not in index:
+                index[k] = len(atoms)
+                atoms.append(x)
+
+    collect(c)
+    n = len(atoms)
+    if n == 0 or n > MAX_MINIMISE_ATOMS:
+        return c
+
+    def holds(x, bits):
+        op = x["op"]
+        if op == "and":
+            return all(holds(a, bits) for a in x["args"])
+        if op == "or":
+            return any(holds(a, bits) for a in x["args"])
+        if op == "not":
+            return not holds(x["args"][0], bits)
+        if op in ("true", "false"):
+            return op == "true"
+        return bool(bits >> index[_ckey(x)] & 1)
+
+    ones = [m for m in range(1 << n) if holds(c, m)]
+    if len(ones) in (0, 1 << n):
+        return TRUE if ones else FALSE
+    # Implicants are (bits, care mask) pairs; merge pairs one bit apart.
+    full = (1 << n) - 1
+    level, primes = {(m, full) for m in ones}, set()
+    while level:
+        merged, nxt = set(), set()
+        items = sorted(level)
+        for i, (v, care) in enumerate(items):
+            for w, care2 in items[i + 1:]:
+                diff = v ^ w
+                if care == care2 and diff & (diff - 1) == 0:
+                    nxt.add((v & ~diff, care & ~diff))
+                    merged.update(((v, care), (w, care2)))
+        primes |= level - merged
+        level = nxt
+    uncovered, cover = set(ones), []
+    while uncovered:
+        best = max(sorted(primes), key=lambda p: (sum(1 for m in uncovered if m & p[1] == p[0]), -bin(p[1]).count("1")))
+        cover.append(best)
+        uncovered = {m for m in uncovered if m & best[1] != best[0]}
+    terms = [AND(*[atoms[j] if v >> j & 1 else NOT(atoms[j]) for j in range(n) if care >> j & 1]) for v, care in cover]
+    out = OR(*terms)
+    return out if len(_ckey(out)) < len(_ckey(c)) else c
 
 
 def _atom(op, path, xform, **fields):
@@ -429,6 +503,7 @@ def materialize(av):
     """Conditions of an AV whose shape is a lookup are computed on demand."""
     if av.shape is not None and av.shape[0] == "lookup" and av.kind is None:
         out = lookup_av(av.shape[1])
+        out.raise_ = OR(av.raise_, out.raise_)  # e.g. a helper that raised before returning the value
         out.kind = "materialized"
         return out
     return av
@@ -589,6 +664,27 @@ def _immutable_scalars(v):
     return isinstance(v, (tuple, frozenset)) and all(_scalar(x) for x in v)
 
 
+def _container(av):
+    """Whether av is a builtin list, tuple, dict or set: truthy exactly
+    when non-empty, and `in` compares with its members or keys."""
+    shape = av.shape
+    if shape is None:
+        return False
+    return shape[0] in ("coll", "container") or (shape[0] == "const" and type(shape[1]) in (list, tuple, dict))
+
+
+def _empty_iterable(av):
+    """Whether iterating av yields nothing and cannot raise."""
+    if av.raise_ != FALSE or av.shape is None:
+        return False
+    kind = av.shape[0]
+    if kind == "const":
+        return type(av.shape[1]) in (list, tuple, dict) and not av.shape[1]
+    if kind == "coll":
+        return not av.shape[1].values
+    return kind == "empty"
+
+
 # ---------------------------------------------------------------- analyser
 
 
@@ -600,8 +696,11 @@ class Outcome:
         self.raise_ = raise_
 
 
-def UNKNOWN_OUTCOME():
-    return Outcome([(TRUE, UNKNOWN())], TRUE)
+def UNCONSTRAINED():
+    """The outcome of a path through a statement the analyser does not
+    follow: it may raise, so the path is unconstrained; the function's
+    other paths keep their conditions and return values."""
+    return Outcome([], TRUE)
 
 
 class Analyser:
@@ -689,7 +788,13 @@ class Analyser:
             if isinstance(s, (ast.Assign, ast.AnnAssign)):
                 targets = s.targets if isinstance(s, ast.Assign) else [s.target]
                 if s.value is None or not all(isinstance(t, ast.Name) for t in targets):
-                    return UNKNOWN_OUTCOME()
+                    return UNCONSTRAINED()
+                if isinstance(s.value, ast.IfExp):
+                    # x = a if c else b runs as: if c: x = a / else: x = b.
+                    v = s.value
+                    split = ast.If(test=v.test, body=[ast.Assign(targets=targets, value=v.body)],
+                                   orelse=[ast.Assign(targets=targets, value=v.orelse)])
+                    return self.block(frame, [split] + stmts[i + 1:], 0, env)
                 av = self.expr(frame, s.value, env)
                 env2 = dict(env)
                 for t in targets:
@@ -709,7 +814,10 @@ class Analyser:
                 t = materialize(self.expr(frame, s.test, env))
                 rest = self.block(frame, stmts, i + 1, env)
                 return Outcome(rest.returns, OR(t.raise_, t.falsy, rest.raise_))
-            return UNKNOWN_OUTCOME()
+            if isinstance(s, ast.For) and _empty_iterable(self.expr(frame, s.iter, env)):
+                # The body never runs; the else clause does.
+                return self.block(frame, list(s.orelse) + stmts[i + 1:], 0, env)
+            return UNCONSTRAINED()
         return Outcome([(TRUE, CONST(None))], FALSE)
 
     # ---- names
@@ -732,7 +840,7 @@ class Analyser:
     def global_value(self, frame, ident, v, builtin=False):
         if v is _DEEP_GET:
             return AV(raise_=FALSE, shape=(DEEP_GET,))
-        if v is _BOOL or v is _STR or v is _ISINSTANCE:
+        if v is _BOOL or v is _STR or v is _ISINSTANCE or v is _HASATTR:
             return AV(raise_=FALSE, shape=(BUILTIN, v))
         if builtin:
             return UNKNOWN()
@@ -819,7 +927,9 @@ class Analyser:
                 return lookup_value(Lookup((k,), RAISE, None, raise_=OR(base.raise_, key.raise_)))
             lk = _lookup_of(base)
             if lk is not None:
-                return self.chain(lk, k, subscript=True)
+                out = self.chain(lk, k, subscript=True)
+                out.raise_ = OR(base.raise_, key.raise_, out.raise_)
+                return out
             return UNKNOWN()
         return UNKNOWN()
 
@@ -888,6 +998,11 @@ class Analyser:
                 av = in_av(llk, rc[0])
             elif lc is not None and rlk is not None and _scalar(lc[0]):
                 av = contains_av(rlk, lc[0])
+            elif lc is not None and _scalar(lc[0]) and right.shape is not None and right.shape[0] == "coll":
+                av = CONST(lc[0] in right.shape[1].value)
+            elif lc is not None and _scalar(lc[0]) and right.shape == ("container",):
+                # Members are compared only when there are some; comparing may raise.
+                av = AV(raise_=right.truthy, truthy=right.truthy, falsy=TRUE, notfalse=right.truthy, boolean=True)
             elif lc is not None and right.shape == (EVENT,) and isinstance(lc[0], str):
                 av = AV(raise_=FALSE, truthy=TYPE((lc[0],), [t for t in ALL_TYPES if t != MISSING]),
                         falsy=TYPE((lc[0],), [MISSING]), boolean=True)
@@ -991,6 +1106,8 @@ class Analyser:
         c = _const_of(base)
         if c is not None and isinstance(c[0], str) and attr in ("lower", "upper", "strip") and not args and not kwargs:
             return CONST(getattr(c[0], attr)())
+        if c is not None and type(c[0]) is dict and not c[0] and attr in ("items", "keys", "values") and not args and not kwargs:
+            return AV(raise_=FALSE, truthy=FALSE, falsy=TRUE, notfalse=TRUE, shape=("empty",))  # an empty view
         return None
 
     def builtin(self, fn, args, kwargs):
@@ -1021,6 +1138,11 @@ class Analyser:
             cls = t[1]
             atom = TYPE(lk.path, types_)
             return bool_av(lk, lambda c: isinstance(c, cls), atom)
+        if fn is _HASATTR and len(args) == 2:
+            obj, name = _const_of(args[0]), _const_of(args[1])
+            if obj is None or name is None or not isinstance(name[0], str):
+                return None
+            return CONST(hasattr(obj[0], name[0]))
         return None
 
     def inline(self, frame, fn, args, kwargs):
@@ -1038,6 +1160,8 @@ class Analyser:
             av.shape = returns[0][1].shape
             if av.shape[0] == "lookup":
                 av.kind = "materialized"
+        elif all(_container(a) for _, a in returns):
+            av.shape = ("container",)
         return av
 
 
@@ -1150,7 +1274,7 @@ def contains_av(lk, c):
 def analyse(fn):
     """The prefilter of one rule function: a JSON-able condition dict."""
     try:
-        cond = Analyser().rule_condition(fn)
+        cond = minimise(Analyser().rule_condition(fn))
     except (Unsupported, Budget, RecursionError, SyntaxError, OSError, ValueError):
         return TRUE
     except Exception:  # noqa: BLE001 - an analyser bug must only cost speed
