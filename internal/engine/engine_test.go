@@ -200,3 +200,37 @@ func TestPrefiltersKeepEventsAwayFromPython(t *testing.T) {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 }
+
+// The pack's new-country and new-device rules decide through a helper that
+// collects POSITIVE behaviours in loops and a try: the analyser follows the
+// helper's paths that skip them, so a sign-in without a POSITIVE verdict
+// (most of them) stays in Go.
+func TestPackHelperWithLoopsGetsPrefilter(t *testing.T) {
+	e := newEngine(t, "../../packs/okta")
+	want := `eventType == "user.session.start" and outcome.result == "SUCCESS" and ` +
+		`(bool(debugContext.debugData.logOnlySecurityData) or ("POSITIVE" in debugContext.debugData.behaviors.upper() and ` +
+		`type(debugContext.debugData.behaviors) in (string)) or type(debugContext.debugData.logOnlySecurityData) in (string))`
+	for _, id := range []string{"Okta.SignInNewCountry", "Okta.SignInNewDevice"} {
+		if p, ok := e.Prefilter(id); !ok || p != want {
+			t.Errorf("%s prefilter: %q %v", id, p, ok)
+		}
+	}
+	signIn := func(behaviors string) logtypes.Event {
+		return event("Okta.SystemLog", `{"eventType":"user.session.start","outcome":{"result":"SUCCESS"},`+
+			`"actor":{"alternateId":"a@example.com"},"debugContext":{"debugData":{"behaviors":"{`+behaviors+`}"}}}`)
+	}
+	ms := evaluate(t, e,
+		signIn("New Device=NEGATIVE, New IP=NEGATIVE, New Country=NEGATIVE"),
+		signIn("New Device=NEGATIVE, New IP=NEGATIVE, New Country=POSITIVE"),
+		signIn("New Device=POSITIVE, New IP=POSITIVE, New Country=NEGATIVE"))
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.RuleID)
+	}
+	if strings.Join(got, " ") != "Okta.SignInNewCountry Okta.SignInNewDevice" {
+		t.Errorf("matches %v, want the second sign-in on SignInNewCountry and the third on SignInNewDevice", got)
+	}
+	if st := e.Stats(); st.PythonEvents != 2 {
+		t.Errorf("only the sign-ins with a POSITIVE verdict should reach Python: %+v", st)
+	}
+}
