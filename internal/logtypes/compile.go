@@ -1,6 +1,8 @@
 package logtypes
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 
 	"github.com/prowl-siem/prowl/internal/jsonscan"
@@ -36,6 +38,9 @@ type cnode struct {
 	ind       indMask
 	tf        *timeFormat
 	eventRank int // position among event-time candidates, or -1
+	// anyString is set when any string is a valid value that needs no
+	// further work: a string or json field without indicators.
+	anyString bool
 	elem      *cnode
 	obj       *cobj
 }
@@ -44,44 +49,73 @@ type cnode struct {
 type cobj struct {
 	fields  []*cnode
 	reqMask uint64
-	// table is an open-addressing hash table of the fields by name (nil
-	// entries are empty), hashed by keyHash; small objects are searched
-	// linearly instead.
-	table []*cnode
-	mask  uint32
+	// table is an open-addressing hash table of the fields by name, hashed
+	// by keyHash and at least four times larger than the field count; slots
+	// with a nil node are empty.
+	table []slot
+	mask  uint64
+	shift uint8 // keyHash(…)>>shift is the first slot to probe
 }
 
-// linearMax is the most fields an object may have to be searched linearly.
-const linearMax = 8
+// slot is a field in a cobj's table with its name's length and keyWords,
+// so that most lookups compare two words and never read the name.
+type slot struct {
+	w0, w1 uint64
+	n      int // len(node.name)
+	node   *cnode
+}
 
-// keyHash is a cheap hash of a key: its length and a few of its bytes.
-// Schema field names differ in these far more often than not, and the
-// table is at least four times larger than the field count.
-func keyHash(k []byte) uint32 {
-	h := uint32(len(k)) * 0x9e3779b1
-	if len(k) > 0 {
-		h ^= uint32(k[0])*0x85ebca6b ^ uint32(k[len(k)-1])*0xc2b2ae35 ^ uint32(k[len(k)/2])*0x27d4eb2f
+// keyWords returns the first 16 bytes of k as two little-endian words,
+// zero-padded.
+func keyWords(k []byte) (w0, w1 uint64) {
+	switch {
+	case len(k) >= 16:
+		return binary.LittleEndian.Uint64(k), binary.LittleEndian.Uint64(k[8:])
+	case len(k) >= 8:
+		return binary.LittleEndian.Uint64(k), loadShort(k[8:])
 	}
-	return h ^ h>>15
+	return loadShort(k), 0
 }
 
-// find returns the field named k, or nil.
+// loadShort returns b, shorter than 8 bytes, as a little-endian word,
+// zero-padded. It reads b with overlapping loads, which agree where they
+// overlap.
+func loadShort(b []byte) uint64 {
+	switch n := len(b); {
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<(8*(n-4))
+	case n > 0:
+		return uint64(b[0]) | uint64(b[n/2])<<(8*(n/2)) | uint64(b[n-1])<<(8*(n-1))
+	}
+	return 0
+}
+
+// keyHash hashes a key of length n by its keyWords.
+func keyHash(w0, w1 uint64, n int) uint64 {
+	return (w0 ^ bits.RotateLeft64(w1, 29) ^ uint64(n)) * 0x9e3779b97f4a7c15
+}
+
+// find returns the field named k, or nil. Keys longer than 16 bytes, which
+// their words may not tell apart, are compared whole.
 func (o *cobj) find(k []byte) *cnode {
-	if o.table == nil {
-		for _, f := range o.fields {
-			if len(f.name) == len(k) && f.name == string(k) {
-				return f
-			}
-		}
-		return nil
+	w0, w1 := keyWords(k)
+	if len(k) <= 16 {
+		return o.lookup(len(k), w0, w1)
 	}
-	for i := keyHash(k) & o.mask; ; i = (i + 1) & o.mask {
-		f := o.table[i]
-		if f == nil {
-			return nil
+	for i := keyHash(w0, w1, len(k)) >> o.shift; ; i++ {
+		s := &o.table[i&o.mask]
+		if s.node == nil || s.w0 == w0 && s.w1 == w1 && s.node.name == string(k) {
+			return s.node
 		}
-		if len(f.name) == len(k) && f.name == string(k) {
-			return f
+	}
+}
+
+// lookup is find for a key of n <= 16 bytes, given its keyWords.
+func (o *cobj) lookup(n int, w0, w1 uint64) *cnode {
+	for i := keyHash(w0, w1, n) >> o.shift; ; i++ {
+		s := &o.table[i&o.mask]
+		if s.node == nil || s.w0 == w0 && s.w1 == w1 && s.n == n {
+			return s.node
 		}
 	}
 }
@@ -118,28 +152,29 @@ func (c *compiled) object(fs []Field, underArray bool) *cobj {
 		}
 		o.fields = append(o.fields, n)
 	}
-	if len(o.fields) > linearMax {
-		size := uint32(4)
-		for size < uint32(4*len(o.fields)) {
-			size <<= 1
+	size, log := 4, uint8(2)
+	for size < 4*len(o.fields) {
+		size, log = size<<1, log+1
+	}
+	o.table, o.mask, o.shift = make([]slot, size), uint64(size-1), 64-log
+	for _, n := range o.fields {
+		k := []byte(n.name)
+		if o.find(k) != nil {
+			continue // duplicates are rejected by validation; keep the first
 		}
-		o.table, o.mask = make([]*cnode, size), size-1
-		for _, n := range o.fields {
-			if o.find([]byte(n.name)) != nil {
-				continue // duplicates are rejected by validation; keep the first
-			}
-			i := keyHash([]byte(n.name)) & o.mask
-			for o.table[i] != nil {
-				i = (i + 1) & o.mask
-			}
-			o.table[i] = n
+		w0, w1 := keyWords(k)
+		i := keyHash(w0, w1, len(k)) >> o.shift
+		for o.table[i].node != nil {
+			i = (i + 1) & o.mask
 		}
+		o.table[i] = slot{w0: w0, w1: w1, n: len(k), node: n}
 	}
 	return o
 }
 
 func (c *compiled) node(f *Field, underArray bool) *cnode {
 	n := &cnode{name: f.Name, typ: ftypeOf[f.Type], required: f.Required, ind: maskOf(f.Indicators), eventRank: -1}
+	n.anyString = (n.typ == ftString || n.typ == ftJSON) && n.ind == 0
 	if f.Type == TypeTimestamp {
 		n.tf, _ = compileTimeFormat(f.TimeFormat)
 		if n.tf == nil {

@@ -2,6 +2,7 @@ package logtypes
 
 import (
 	"bytes"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -154,20 +155,38 @@ func (a *indicators) add(kind indKind, v []byte, fold bool) {
 
 func (a *indicators) value(e indEntry) []byte { return a.arena[e.off:e.end] }
 
+// compare orders entries by kind, then value.
+func (a *indicators) compare(x, y indEntry) int {
+	if x.kind != y.kind {
+		return int(x.kind) - int(y.kind)
+	}
+	return bytes.Compare(a.value(x), a.value(y))
+}
+
 // sortDedup sorts the entries by kind then value and removes duplicates.
 func (a *indicators) sortDedup() {
-	if len(a.entries) < 2 {
+	es := a.entries
+	if len(es) < 2 {
 		return
 	}
-	slices.SortFunc(a.entries, func(x, y indEntry) int {
-		if x.kind != y.kind {
-			return int(x.kind) - int(y.kind)
+	if len(es) > 12 {
+		slices.SortFunc(es, a.compare)
+	} else {
+		// An event has a handful: sort them in place, without the calls
+		// through a func value that slices.SortFunc makes.
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && a.compare(es[j], es[j-1]) < 0; j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
 		}
-		return bytes.Compare(a.value(x), a.value(y))
-	})
-	a.entries = slices.CompactFunc(a.entries, func(x, y indEntry) bool {
-		return x.kind == y.kind && bytes.Equal(a.value(x), a.value(y))
-	})
+	}
+	out := es[:1]
+	for _, e := range es[1:] {
+		if a.compare(e, out[len(out)-1]) != 0 {
+			out = append(out, e)
+		}
+	}
+	a.entries = out
 }
 
 // scan applies the scanners in m to the value v. strict is set for values
@@ -179,10 +198,7 @@ func (a *indicators) scan(m indMask, v []byte, strict bool) {
 		return
 	}
 	for m != 0 {
-		s := scanner(0)
-		for m&(1<<s) == 0 {
-			s++
-		}
+		s := scanner(bits.TrailingZeros32(uint32(m)))
 		m &^= 1 << s
 		switch s {
 		case scanIP:
@@ -367,14 +383,29 @@ func looksLikeDomain(v []byte, strict bool) bool {
 	return true
 }
 
+// notInEmail marks the bytes looksLikeEmail rejects: those printable
+// rejects and " \t<>\"(),;".
+var notInEmail = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t[0x7f] = true
+	for _, c := range []byte(" \t<>\"(),;") {
+		t[c] = true
+	}
+	return t
+}()
+
 // looksLikeEmail accepts local@domain with a dotted domain and no spaces.
 func looksLikeEmail(v []byte) bool {
 	at := bytes.LastIndexByte(v, '@')
-	if at <= 0 || at == len(v)-1 || len(v) > 320 || !printable(v) {
+	if at <= 0 || at == len(v)-1 || len(v) > 320 {
 		return false
 	}
-	if bytes.ContainsAny(v, " \t<>\"(),;") {
-		return false
+	for _, c := range v {
+		if notInEmail[c] {
+			return false
+		}
 	}
 	dom := v[at+1:]
 	return bytes.IndexByte(dom, '.') > 0 && looksLikeDomain(dom, true)

@@ -408,11 +408,11 @@ func (n *Normalizer) appendPFields(dst []byte, base int, c *compiled, meta Meta,
 	dst = append(dst, c.versionJSON...)
 	if meta.SourceID != "" {
 		dst = key(dst, true, "p_source_id")
-		dst = jsonscan.AppendString(dst, []byte(meta.SourceID))
+		dst = appendString(dst, []byte(meta.SourceID))
 	}
 	if meta.SourceLabel != "" {
 		dst = key(dst, true, "p_source_label")
-		dst = jsonscan.AppendString(dst, []byte(meta.SourceLabel))
+		dst = appendString(dst, []byte(meta.SourceLabel))
 	}
 	n.ind.sortDedup()
 	kind := indKind(numIndKinds)
@@ -427,10 +427,21 @@ func (n *Normalizer) appendPFields(dst []byte, base int, c *compiled, meta Meta,
 		} else {
 			dst = append(dst, ',')
 		}
-		dst = jsonscan.AppendString(dst, n.ind.value(e))
+		dst = appendString(dst, n.ind.value(e))
 	}
 	if kind != numIndKinds {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
+}
+
+// appendString is jsonscan.AppendString, faster for the usual string of
+// plain bytes, which is its own JSON text.
+func appendString(dst, s []byte) []byte {
+	if !isPlain(s) {
+		return jsonscan.AppendString(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

@@ -180,17 +180,12 @@ func (n *Normalizer) object(i int, o *cobj, free *cnode, depth int, top bool) (i
 				return i, n.reject(ReasonInvalidJSON, i, "expected a quoted key at offset %d, found %s", i, describeByte(d[i]))
 			}
 			keyStart := i
-			kend, esc, rej := n.str(i + 1)
+			kend, key, child, rej := n.key(i+1, o)
 			if rej != nil {
 				return kend, rej
 			}
-			key := d[keyStart+1 : kend-1]
-			if esc {
-				key = n.unescape(key)
-			}
-			child := free
-			if o != nil {
-				child = o.find(key)
+			if o == nil {
+				child = free
 			}
 			drop := top && len(key) >= 2 && key[0] == 'p' && key[1] == '_'
 			if drop {
@@ -206,11 +201,15 @@ func (n *Normalizer) object(i int, o *cobj, free *cnode, depth int, top bool) (i
 			}
 			i = n.skipWS(i + 1)
 			valStart := i
-			if i, rej = n.value(i, child, depth); rej != nil {
-				if esc {
-					key = n.unescape(d[keyStart+1 : kend-1])
-				}
-				return i, rej.inKey(key)
+			// A string that needs no check is only scanned: skip value and
+			// checkString.
+			if i < len(d) && d[i] == '"' && (child == nil || child.anyString) {
+				i, _, rej = n.str(i + 1)
+			} else {
+				i, rej = n.value(i, child, depth)
+			}
+			if rej != nil {
+				return i, rej.inKey(n.unescape(d[keyStart+1 : kend-1]))
 			}
 			if child != nil && child.required && d[valStart] != 'n' && !n.emptied(valStart) {
 				seen |= child.reqBit
@@ -289,19 +288,13 @@ func (n *Normalizer) str(i int) (int, bool, *Rejection) {
 	d := n.data
 	esc := false
 	for {
-		// Skip eight plain bytes (printable ASCII, no quote or backslash) at a time.
+		// Skip eight plain bytes at a time.
 		for i+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[i:])
-			q := x ^ (jsonscan.Lsb * '"')
-			b := x ^ (jsonscan.Lsb * '\\')
-			special := ((q - jsonscan.Lsb) &^ q) | ((b - jsonscan.Lsb) &^ b) | (x - jsonscan.Lsb*0x20) | x
-			special &= jsonscan.Msb
-			if special == 0 {
-				i += 8
-				continue
+			if s := special(binary.LittleEndian.Uint64(d[i:])); s != 0 {
+				i += bits.TrailingZeros64(s) / 8
+				break
 			}
-			i += bits.TrailingZeros64(special) / 8
-			break
+			i += 8
 		}
 		if i >= len(d) {
 			return i, esc, n.eof(i)
@@ -343,6 +336,76 @@ func (n *Normalizer) str(i int) (int, bool, *Rejection) {
 			i++
 		}
 	}
+}
+
+// special marks the bytes of x, eight string bytes loaded little-endian,
+// that are not plain (printable ASCII other than '"' and '\\'): the lowest
+// set bit is the high bit of the first such byte; bits above it may be
+// spurious. It is zero when all eight are plain.
+//
+// A byte b sets its high bit in b^'"'-1 when b is '"' and in b^'\\'-1 when
+// b is '\\' (or b >= 0x80, which the final |x marks anyway), and in b-0x20
+// when b < 0x20. Borrows only run from a byte that is not plain to the
+// bytes above it, so the lowest mark is exact.
+func special(x uint64) uint64 {
+	q := (x ^ (jsonscan.Lsb * '"')) - jsonscan.Lsb
+	b := (x ^ (jsonscan.Lsb * '\\')) - jsonscan.Lsb
+	return (q | b | (x - jsonscan.Lsb*0x20) | x) & jsonscan.Msb
+}
+
+// isPlain reports whether all bytes of b are plain (see special).
+func isPlain(b []byte) bool {
+	for ; len(b) >= 8; b = b[8:] {
+		if special(binary.LittleEndian.Uint64(b)) != 0 {
+			return false
+		}
+	}
+	// Pad the last bytes with spaces, which are plain.
+	return special(loadShort(b)|(jsonscan.Lsb*' ')<<(8*len(b))) == 0
+}
+
+// key scans the key whose opening quote is at d[i-1] and looks it up in o,
+// which may be nil. It returns the index after the closing quote, the key
+// (unescaped in n's scratch buffer when it has escapes) and its field.
+// Keys of at most 15 plain bytes, most keys, are read as the words lookup
+// compares, without a second pass.
+func (n *Normalizer) key(i int, o *cobj) (end int, key []byte, f *cnode, rej *Rejection) {
+	d := n.data
+	if i+16 <= len(d) {
+		w0, w1 := binary.LittleEndian.Uint64(d[i:]), uint64(0)
+		end = -1
+		if s := special(w0); s != 0 {
+			if p := bits.TrailingZeros64(s) / 8; d[i+p] == '"' {
+				end, w0 = i+p, w0&(1<<(8*p)-1)
+			}
+		} else {
+			w1 = binary.LittleEndian.Uint64(d[i+8:])
+			if s := special(w1); s != 0 {
+				if p := bits.TrailingZeros64(s) / 8; d[i+8+p] == '"' {
+					end, w1 = i+8+p, w1&(1<<(8*p)-1)
+				}
+			}
+		}
+		if end >= 0 {
+			key = d[i:end]
+			if o != nil {
+				f = o.lookup(len(key), w0, w1)
+			}
+			return end + 1, key, f, nil
+		}
+	}
+	end, esc, rej := n.str(i)
+	if rej != nil {
+		return end, nil, nil, rej
+	}
+	key = d[i : end-1]
+	if esc {
+		key = n.unescape(key)
+	}
+	if o != nil {
+		f = o.find(key)
+	}
+	return end, key, f, nil
 }
 
 // unescape decodes the escapes of a validated string body into the

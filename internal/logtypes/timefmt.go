@@ -552,10 +552,9 @@ func appendPantherTime(dst []byte, t time.Time) []byte {
 		byte('0'+d/10), byte('0'+d%10), ' ',
 		byte('0'+h/10), byte('0'+h%10), ':',
 		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+s/10), byte('0'+s%10), '.')
-	for div := 100000; div > 0; div /= 10 {
-		dst = append(dst, byte('0'+us/div%10))
-	}
+		byte('0'+s/10), byte('0'+s%10), '.',
+		byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
+		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
 	return dst
 }
 
