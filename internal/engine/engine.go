@@ -90,11 +90,18 @@ type compiled struct {
 	conds      map[int]prefilter.Cond
 	prefilterN int
 	// goFilters are the necessary conditions of the simple detections and
-	// InlineFilters (match.Matcher.Prefilter), numbered per detection;
-	// goRules lists, by log type, the numbers of the detections that have
-	// one, in byLogType order.
+	// InlineFilters (match.Matcher.Prefilter), numbered per detection.
 	goFilters *prefilter.Set
-	goRules   map[string][]int
+	routes    map[string]*route
+}
+
+// route is what Evaluate needs for the events of one log type.
+type route struct {
+	dets []*detect.Detection // the enabled detections of the log type, by ID
+	// goRules are the numbers in goFilters of the detections that have a
+	// simple detection or InlineFilters, in dets order.
+	goRules []int
+	python  bool // some detection of dets runs in Python
 }
 
 // New compiles repo and starts the worker pool.
@@ -234,26 +241,32 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	var python, ruleBuf, admitted []int
 	var candidates, reached, calls, saved, goCandidates, goDecoded uint64
 	e.events.Add(uint64(len(events)))
+	var rt *route // of the log type lt, which events mostly share
+	var lt string
 	for i := range events {
 		ev := &events[i]
-		dets := c.byLogType[ev.LogType]
-		if len(dets) == 0 {
-			continue
+		if rt == nil || ev.LogType != lt {
+			rt, lt = c.routes[ev.LogType], ev.LogType
+			if rt == nil {
+				continue
+			}
 		}
 		// Simple detections and InlineFilters: their prefilters first, then
 		// the exact test on the decoded event for those admitted.
 		admitted = admitted[:0]
-		goRules := c.goRules[ev.LogType]
-		if len(goRules) > 0 {
+		if len(rt.goRules) > 0 {
 			goCandidates++
-			admitted = c.goFilters.Candidates(ev.JSON, ev.Members, goRules, admitted)
+			admitted = c.goFilters.Candidates(ev.JSON, ev.Members, rt.goRules, admitted)
+			if len(admitted) == 0 && !rt.python {
+				continue // no detection can match
+			}
 		}
 		var decoded map[string]any
 		python = python[:0]
 		goNext, next := 0, 0 // in goRules and admitted, both in dets order
-		for _, d := range dets {
+		for _, d := range rt.dets {
 			if d.Filter != nil || d.Simple != nil {
-				r := goRules[goNext]
+				r := rt.goRules[goNext]
 				goNext++
 				if next == len(admitted) || admitted[next] != r {
 					continue // the prefilter proved it false
@@ -330,7 +343,9 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	var out []alerts.Match
 	for _, ms := range perEvent {
 		// Go and Python verdicts arrive separately; order them by rule.
-		sort.SliceStable(ms, func(a, b int) bool { return ms[a].RuleID < ms[b].RuleID })
+		if len(ms) > 1 {
+			sort.SliceStable(ms, func(a, b int) bool { return ms[a].RuleID < ms[b].RuleID })
+		}
 		out = append(out, ms...)
 	}
 	return out, nil
@@ -481,19 +496,24 @@ func (e *Engine) compile(repo *analysis.Repo, old *compiled, loadProblems analys
 	if pool != nil && !e.opts.PrefiltersOff {
 		c.buildPrefilters(pool, e.opts.Logger)
 	}
-	c.buildGoFilters(!e.opts.PrefiltersOff)
+	c.buildRoutes(!e.opts.PrefiltersOff)
 	return c, nil
 }
 
-// buildGoFilters indexes the simple detections and InlineFilters of each
-// log type and compiles their prefilters ("true" for all when off is
-// false, so that every such event is decoded).
-func (c *compiled) buildGoFilters(on bool) {
-	c.goRules = map[string][]int{}
+// buildRoutes routes each log type to its detections, indexes their
+// simple detections and InlineFilters, and compiles their prefilters
+// ("true" for all when on is false, so that every such event is decoded).
+func (c *compiled) buildRoutes(on bool) {
+	c.routes = map[string]*route{}
 	goRule := map[*detect.Detection]int{}
 	conds := map[int]prefilter.Cond{}
 	for lt, dets := range c.byLogType {
+		rt := &route{dets: dets}
+		c.routes[lt] = rt
 		for _, d := range dets {
+			if d.Python >= 0 {
+				rt.python = true
+			}
 			if d.Filter == nil && d.Simple == nil {
 				continue
 			}
@@ -516,7 +536,7 @@ func (c *compiled) buildGoFilters(on bool) {
 					conds[r] = prefilter.Cond{Op: "and", Args: args}
 				}
 			}
-			c.goRules[lt] = append(c.goRules[lt], r)
+			rt.goRules = append(rt.goRules, r)
 		}
 	}
 	c.goFilters = prefilter.BuildGo(conds)

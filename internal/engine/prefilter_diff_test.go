@@ -417,6 +417,51 @@ func TestPrefiltersAreSound(t *testing.T) {
 	sort.Strings(ids)
 	t.Logf("%d Python rules, %d events; prefilters:\n  %s", len(ids), len(events), strings.Join(ids, "\n  "))
 
+	total, perRule := sameVerdicts(t, on, off, events)
+	so, sf := on.Stats(), off.Stats()
+	t.Logf("identical verdicts: %d matches and rule errors; %v", total, perRule)
+	t.Logf("events reaching Python: %d with prefilters, %d without (of %d); rule calls %d vs %d",
+		so.PythonEvents, sf.PythonEvents, so.Events, so.RuleCalls, sf.RuleCalls)
+	t.Logf("events decoded for simple detections and InlineFilters: %d with prefilters, %d without (of %d)",
+		so.GoDecoded, sf.GoDecoded, so.GoCandidates)
+	if so.RuleCalls*2 >= sf.RuleCalls || so.Prefiltered*2 < so.PythonRules || so.GoDecoded*2 >= sf.GoDecoded {
+		t.Errorf("the prefilters did not filter: %+v vs %+v", so, sf)
+	}
+}
+
+// TestSimpleDetectionsAreSound: for a log type with simple detections
+// only, Evaluate skips the events that no prefilter admits; the matches
+// must be those without prefilters.
+func TestSimpleDetectionsAreSound(t *testing.T) {
+	n := 20_000
+	if testing.Short() {
+		n = 4_000
+	}
+	repo, err := analysis.Load([]string{"../benchdata/okta_simple"}, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := New(context.Background(), repo, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+	off, err := New(context.Background(), repo, Options{PrefiltersOff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	total, perRule := sameVerdicts(t, on, off, soundnessCorpus(t, n))
+	if so := on.Stats(); total == 0 || so.GoDecoded*2 >= so.GoCandidates {
+		t.Errorf("%d matches %v; the prefilters admitted %d of %d events", total, perRule, so.GoDecoded, so.GoCandidates)
+	}
+}
+
+// sameVerdicts evaluates events in chunks with on and off and requires the
+// same matches and rule errors; it returns their number, in all and by
+// rule.
+func sameVerdicts(t *testing.T, on, off *Engine, events []logtypes.Event) (int, map[string]int) {
+	t.Helper()
 	total, perRule := 0, map[string]int{}
 	const chunk = 2000
 	for start := 0; start < len(events); start += chunk {
@@ -439,15 +484,7 @@ func TestPrefiltersAreSound(t *testing.T) {
 			perRule[m.Type+" "+m.RuleID]++
 		}
 	}
-	so, sf := on.Stats(), off.Stats()
-	t.Logf("identical verdicts: %d matches and rule errors; %v", total, perRule)
-	t.Logf("events reaching Python: %d with prefilters, %d without (of %d); rule calls %d vs %d",
-		so.PythonEvents, sf.PythonEvents, so.Events, so.RuleCalls, sf.RuleCalls)
-	t.Logf("events decoded for simple detections and InlineFilters: %d with prefilters, %d without (of %d)",
-		so.GoDecoded, sf.GoDecoded, so.GoCandidates)
-	if so.RuleCalls*2 >= sf.RuleCalls || so.Prefiltered*2 < so.PythonRules || so.GoDecoded*2 >= sf.GoDecoded {
-		t.Errorf("the prefilters did not filter: %+v vs %+v", so, sf)
-	}
+	return total, perRule
 }
 
 func keys(ms []alerts.Match) []string {

@@ -602,7 +602,7 @@ func (sc *scratch) contains(l lit, v value) tri {
 			return fls
 		}
 		km := newKeyMatch(l.s)
-		if !members(d, v.s, func(m *member) bool { km.see(m); return true }) {
+		if !members(d, v.s, func(m member) bool { km.see(&m); return true }) {
 			return unk
 		}
 		switch r, _, _ := km.result(); r {

@@ -122,6 +122,61 @@ func TestKeyLookupSemantics(t *testing.T) {
 	}
 }
 
+// TestNestedObjectsReadOnce: the children of an object below the event
+// object are resolved while its parent is scanned (scanObject); the
+// answers must be those of the lookup's last exact member, whatever came
+// before it, in either order of evaluation, with or without member offsets.
+func TestNestedObjectsReadOnce(t *testing.T) {
+	c := `{"op":"eq","path":["a","b","c"],"value":"x"}`
+	str := `{"op":"type","path":["a","b"],"types":["string"]}`
+	for _, tc := range []struct {
+		event        string
+		want, wantGo string // of c, with Build and BuildGo
+		isStr        bool   // a.b is a string
+	}{
+		{`{"a":{"b":{"c":"x"}}}`, "T", "T", false},
+		{`{"a":{"b":{"c":"x"},"b":{"c":"y"}}}`, "F", "F", false}, // the last member wins
+		{`{"a":{"b":{"c":"y"},"b":{"c":"x"}}}`, "T", "T", false},
+		{`{"a":{"b":{"c":"x"},"b":{"d":1}}}`, "F", "F", false}, // missing in the last
+		{`{"a":{"b":{"c":"x"},"b":"s"}}`, "F", "F", true},      // the last is no object
+		{`{"a":{"b":{"c":"x"},"b":null}}`, "F", "F", false},
+		{`{"a":{"b":{"c":"x"},"B":{"c":"y"}}}`, "T", "T", false}, // the exact key wins
+		{`{"a":{"B":{"c":"x"},"b":{"c":"y"}}}`, "F", "F", false},
+		{`{"a":{"B":{"c":"x"}}}`, "T", "?", false},                     // a folded key
+		{`{"a":{"b":{"c":"x"}},"a":{"b":{"c":"y"}}}`, "F", "F", false}, // the last event member
+		{`{"a":{"b":{"c":"x"},"b":{"c" "x"}}}`, "?", "?", false},       // malformed inside the last
+		{`{"a":{"b":{"c" "x"},"b":{"c":"x"}}}`, "T", "T", false},       // ... inside an earlier one
+		{`{"a":{"b":{"c":"x"},}}`, "?", "?", false},                    // malformed around it
+	} {
+		for _, b := range []struct {
+			build func(map[int]Cond) *Set
+			want  string
+		}{{Build, tc.want}, {BuildGo, tc.wantGo}} {
+			either := b.want // of c or str, in both orders
+			if tc.isStr {
+				either = "T"
+			}
+			for _, k := range []struct{ cond, want string }{
+				{c, b.want},
+				{`{"op":"or","args":[` + c + `,` + str + `]}`, either},
+				{`{"op":"or","args":[` + str + `,` + c + `]}`, either},
+			} {
+				if got := decideWith(t, b.build, k.cond, tc.event); got != k.want {
+					t.Errorf("%s on %s: %s, want %s", k.cond, tc.event, got, k.want)
+				}
+				ev := []byte(tc.event)
+				if !json.Valid(ev) {
+					continue
+				}
+				s := b.build(map[int]Cond{0: mustParse(t, k.cond)})
+				if got := len(s.Candidates(ev, topKeys(t, ev), []int{0}, nil)) == 1; got != (k.want != "F") {
+					t.Errorf("%s on %s with member offsets: admitted %v, want %s", k.cond, tc.event, got, k.want)
+				}
+			}
+		}
+	}
+}
+
 func TestCandidatesIndex(t *testing.T) {
 	conds := map[int]Cond{
 		0: mustParse(t, `{"op":"eq","path":["eventType"],"value":"a"}`),
@@ -212,7 +267,7 @@ func TestSkipValue(t *testing.T) {
 func topKeys(t testing.TB, event []byte) []uint32 {
 	t.Helper()
 	offs := []uint32{}
-	if !members(event, 0, func(m *member) bool { offs = append(offs, uint32(m.keyS)); return true }) {
+	if !members(event, 0, func(m member) bool { offs = append(offs, uint32(m.keyS)); return true }) {
 		t.Fatalf("not an object: %s", event)
 	}
 	return offs
@@ -275,12 +330,12 @@ func TestKeyWordComparesEveryByte(t *testing.T) {
 		w := newKeyWord(text)
 		for _, pad := range []int{0, 3} {
 			d := append(append(bytes.Repeat([]byte{'x'}, pad), text...), ",{}"...)
-			if !w.at(d, pad, text) {
+			if w.diff(d, pad, text) != 0 {
 				t.Fatalf("length %d, at %d: the text itself was refused", n, pad)
 			}
 			for i := range n {
 				d[pad+i] ^= 0x20
-				if w.at(d, pad, text) {
+				if w.diff(d, pad, text) == 0 {
 					t.Errorf("length %d, at %d: a change at byte %d was not seen", n, pad, i)
 				}
 				d[pad+i] ^= 0x20

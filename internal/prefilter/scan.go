@@ -177,36 +177,86 @@ func keyMember(d []byte, i, ke int, escaped, nonASCII bool) member {
 	return m
 }
 
-// members calls fn for each member of the object at d[start] in document
-// order; fn returns false to stop. It returns false on malformed text.
-func members(d []byte, start int, fn func(m *member) bool) bool {
-	if start >= len(d) || d[start] != '{' {
+// objectReader reads the members of an object in document order: key
+// reads a member's key and the colon after it, the caller finds the end of
+// its value, and next steps past that value to the comma or closing brace.
+type objectReader struct {
+	d   []byte
+	i   int // where the next member's key starts
+	end int // after the closing brace once read, else -1
+}
+
+// readObject starts reading the object at d[start]; end is -1 when none
+// starts there.
+func readObject(d []byte, start int) objectReader {
+	r := objectReader{d: d, i: len(d), end: -1}
+	if start < len(d) && d[start] == '{' {
+		if r.i = skipWS(d, start+1); r.i < len(d) && d[r.i] == '}' {
+			r.end = r.i + 1
+		}
+	}
+	return r
+}
+
+// key reads the next member's key into m, and where its value starts; it
+// returns false at the end of the object or on malformed text.
+func (r *objectReader) key(m *member) bool {
+	d, i := r.d, r.i
+	if r.end >= 0 || i >= len(d) || d[i] != '"' {
 		return false
 	}
-	var m member // one for the loop: fn's argument escapes
-	return jsonscan.EachMember(d[start:], func(key, val []byte) bool {
-		// key and val are subslices of d: their offsets follow from their capacities.
-		i := cap(d) - cap(key)
-		_, escaped, nonASCII := scanKey(key, 0)
-		m = keyMember(d, i, i+len(key), escaped, nonASCII)
-		m.valS = cap(d) - cap(val)
-		m.valE = m.valS + len(val)
-		return fn(&m)
-	})
+	ke, escaped, nonASCII := scanKey(d, i)
+	if ke < 0 {
+		return false
+	}
+	*m = keyMember(d, i, ke, escaped, nonASCII)
+	if i = skipWS(d, ke); i >= len(d) || d[i] != ':' {
+		return false
+	}
+	m.valS = skipWS(d, i+1)
+	return true
+}
+
+// next steps past the value that ends at valE (-1: malformed).
+func (r *objectReader) next(valE int) {
+	d := r.d
+	switch i := skipWS(d, max(valE, 0)); {
+	case valE < 0 || i >= len(d):
+		r.i = len(d)
+	case d[i] == ',':
+		r.i = skipWS(d, i+1)
+	case d[i] == '}':
+		r.end = i + 1
+	default:
+		r.i = len(d)
+	}
+}
+
+// members calls fn for each member of the object at d[start] in document
+// order; fn returns false to stop. It returns false on malformed text.
+func members(d []byte, start int, fn func(m member) bool) bool {
+	r := readObject(d, start)
+	var m member
+	for r.key(&m) {
+		if m.valE = skipValue(d, m.valS); m.valE >= 0 && !fn(m) {
+			return true
+		}
+		r.next(m.valE)
+	}
+	return r.end >= 0
 }
 
 // indexedMembers is members for the top-level object of a normalized
 // event, whose keys start at the given offsets (jsonscan.IndexedMembers).
 // It returns false, having perhaps called fn for some members, when the
 // text does not fit the offsets.
-func indexedMembers(d []byte, offs []uint32, fn func(m *member) bool) bool {
-	var m member // one for the loop: fn's argument escapes
+func indexedMembers(d []byte, offs []uint32, fn func(m member) bool) bool {
 	return jsonscan.IndexedMembers(d, offs, func(k int, key, val []byte) bool {
 		i := int(offs[k])
 		_, escaped, nonASCII := scanKey(key, 0)
-		m = keyMember(d, i, i+len(key), escaped, nonASCII)
+		m := keyMember(d, i, i+len(key), escaped, nonASCII)
 		m.ord, m.valS, m.valE = k, i+len(key)+1, i+len(key)+1+len(val)
-		return fn(&m)
+		return fn(m)
 	})
 }
 

@@ -116,7 +116,7 @@ func build(conds map[int]Cond, goLookup bool) *Set {
 	n := len(s.paths)
 	nr := len(s.rules)
 	s.scratch.New = func() any {
-		return &scratch{set: s, slots: make([]slot, n), marks: make([]uint32, nr)}
+		return &scratch{set: s, slots: make([]slot, n), marks: make([]uint32, nr), kms: make([]keyMatch, n)}
 	}
 	return s
 }
@@ -263,7 +263,8 @@ func withoutConjunct(c Cond, i int) Cond {
 // slot is a path's resolution for the current event.
 type slot struct {
 	gen     uint32
-	scanned uint32 // gen when the children of this object were resolved
+	scanned uint32 // gen when the children of the object at `at` were resolved
+	at      int
 	v       value
 }
 
@@ -276,7 +277,7 @@ type scratch struct {
 	gen     uint32
 	slots   []slot
 	marks   []uint32
-	kms     []keyMatch
+	kms     []keyMatch // by path node: the lookup of its key in the object being scanned
 }
 
 func (sc *scratch) reset(ev []byte, members []uint32) {
@@ -325,66 +326,131 @@ func (sc *scratch) resolve(id int) value {
 	return sl.v
 }
 
+// scanChildren resolves the children of path node pid, whose value obj is
+// an object.
 func (sc *scratch) scanChildren(pid int, obj value) {
-	psl := &sc.slots[pid]
-	if psl.scanned == sc.gen {
+	if sc.slots[pid].scanned == sc.gen {
 		return
 	}
-	psl.scanned = sc.gen
-	kids := sc.set.paths[pid].children
-	kms := sc.kms[:0]
-	for range kids {
-		kms = append(kms, keyMatch{})
+	if pid != 0 || sc.members == nil || !sc.scanIndexed() {
+		sc.scanObject(pid, obj.s)
 	}
-	sc.kms = kms
-	fresh := func() {
-		for i, k := range kids {
-			kms[i] = keyMatch{key: sc.set.paths[k].key, lower: sc.set.paths[k].lower, goLookup: sc.set.goLookup}
+}
+
+// scanIndexed resolves the event object's children through the
+// normalizer's offsets of its top-level keys, which spare the scan of the
+// values: from a remembered shape, or by reading every key (the shape is
+// remembered then). It reports false when the text does not fit the
+// offsets.
+func (sc *scratch) scanIndexed() bool {
+	kids := sc.set.paths[0].children
+	for i, sh := range sc.shapes {
+		if sh.resolve(sc.ev, sc.members, kids, sc.slots, sc.gen) {
+			copy(sc.shapes[1:i+1], sc.shapes[:i])
+			sc.shapes[0] = sh
+			sc.slots[0].scanned = sc.gen
+			return true
 		}
 	}
-	fresh()
-	see := func(m *member) bool {
-		for i := range kms {
-			kms[i].see(m)
-		}
+	sc.resetKeys(kids)
+	sh := sc.newShape()
+	if !indexedMembers(sc.ev, sc.members, func(m member) bool {
+		sh.add(sc.ev[m.keyS:m.valS])
+		sc.see(kids, &m)
 		return true
+	}) {
+		sh.reset()
+		return false
 	}
-	var ok bool
-	if pid == 0 && sc.members != nil {
-		for i, sh := range sc.shapes {
-			if sh.resolve(sc.ev, sc.members, kids, sc.slots, sc.gen) {
-				copy(sc.shapes[1:i+1], sc.shapes[:i])
-				sc.shapes[0] = sh
-				return
+	sh.learn(sc.kms, kids)
+	sc.settle(0, true)
+	return true
+}
+
+// scanObject resolves the children of path node pid in the object that
+// starts at d[s], in one pass. It returns the index after the object, or
+// -1 when the text is malformed (the children are unknown then).
+func (sc *scratch) scanObject(pid, s int) int {
+	kids := sc.set.paths[pid].children
+	sc.resetKeys(kids)
+	r := readObject(sc.ev, s)
+	var m member
+	for r.key(&m) {
+		if m.valE = sc.valueEnd(pid, &m); m.valE >= 0 {
+			sc.see(kids, &m)
+		}
+		r.next(m.valE)
+	}
+	sc.slots[pid].scanned, sc.slots[pid].at = sc.gen, s
+	sc.settle(pid, r.end >= 0)
+	return r.end
+}
+
+// valueEnd returns the end of m's value in the object of path node pid.
+// Below the event object, a value that is an object under the exact key of
+// a child with wanted children of its own is read by resolving them
+// (scanObject), so that no object is read twice; the child's lookup may
+// yet pick another member, and settle forgets them then. The event
+// object's children are resolved only when needed: most events are
+// decided by the path of an index alone.
+func (sc *scratch) valueEnd(pid int, m *member) int {
+	d := sc.ev
+	if pid != 0 && m.valS < len(d) && d[m.valS] == '{' {
+		for _, k := range sc.set.paths[pid].children {
+			if p := &sc.set.paths[k]; len(p.children) > 0 && m.equals(p.key) {
+				if e := sc.scanObject(k, m.valS); e >= 0 {
+					return e
+				}
+				break // malformed inside: its children are unknown
 			}
 		}
-		// The normalizer's offsets of the top-level keys spare the scan
-		// of the values; text that does not fit them is scanned instead.
-		sh := sc.newShape()
-		if ok = indexedMembers(sc.ev, sc.members, func(m *member) bool {
-			sh.add(sc.ev[m.keyS:m.valS])
-			return see(m)
-		}); ok {
-			sh.learn(kms)
-		} else {
-			sh.reset()
-			fresh()
-		}
 	}
-	if !ok {
-		ok = members(sc.ev, obj.s, see)
+	return skipValue(d, m.valS)
+}
+
+// resetKeys starts the lookups of kids' keys.
+func (sc *scratch) resetKeys(kids []int) {
+	for _, k := range kids {
+		p := &sc.set.paths[k]
+		sc.kms[k] = keyMatch{key: p.key, lower: p.lower, goLookup: sc.set.goLookup}
 	}
-	for i, k := range kids {
+}
+
+// see shows member m to the lookups of kids' keys.
+func (sc *scratch) see(kids []int, m *member) {
+	for _, k := range kids {
+		sc.kms[k].see(m)
+	}
+}
+
+// settle writes the values of pid's children from the lookups of their
+// keys (unknown when the object was malformed), and forgets what was
+// resolved below a child in a value that its lookup did not pick.
+func (sc *scratch) settle(pid int, ok bool) {
+	for _, k := range sc.set.paths[pid].children {
 		v := value{cl: clUnknown}
 		if ok {
-			switch r, s, e := kms[i].result(); r {
+			switch r, s, e := sc.kms[k].result(); r {
 			case clKnown:
 				v = value{cl: classify(sc.ev, s), s: s, e: e}
 			case clMissing:
 				v = value{cl: clMissing}
 			}
 		}
-		sc.slots[k] = slot{gen: sc.gen, scanned: sc.slots[k].scanned, v: v}
+		sl := &sc.slots[k]
+		sl.gen, sl.v = sc.gen, v
+		if sl.scanned == sc.gen && (v.cl != clObject || v.s != sl.at) {
+			sc.forget(k)
+		}
+	}
+}
+
+// forget undoes the resolution of the paths below node id.
+func (sc *scratch) forget(id int) {
+	sc.slots[id].scanned = 0
+	for _, k := range sc.set.paths[id].children {
+		sc.slots[k].gen = 0
+		sc.forget(k)
 	}
 }
 
@@ -414,42 +480,41 @@ func (sc *scratch) newShape() *shape {
 // the same key text in the same order gives the same lookups.
 type shape struct {
 	keys  []byte    // each member's `"key":` text, concatenated
-	ends  []int     // where each member's text ends in keys
 	words []keyWord // each member's text as words, for resolve's comparison
 	found []hit     // by child of the event object
 }
 
-// keyWord holds a member's key text for a comparison in at most two loads:
-// its first and last four or eight bytes (which overlap or meet when the
-// text is at most 8 or 16 bytes long; the middle of a longer text is
-// compared as bytes).
+// keyWord holds a member's key text for a comparison in three loads: its
+// first, middle and last eight bytes, which overlap when the text is
+// shorter than 24 bytes. Shorter texts (under 8 bytes) and longer ones
+// (over 24) are compared as bytes.
 type keyWord struct {
-	first, last uint64
-	n           int
+	first, mid, last uint64
+	n, midAt         int
+	off              int // where the text starts in shape.keys
 }
 
 func newKeyWord(text []byte) keyWord {
 	w := keyWord{n: len(text)}
-	switch {
-	case w.n >= 8:
-		w.first, w.last = binary.LittleEndian.Uint64(text), binary.LittleEndian.Uint64(text[w.n-8:])
-	case w.n >= 4:
-		w.first, w.last = uint64(binary.LittleEndian.Uint32(text)), uint64(binary.LittleEndian.Uint32(text[w.n-4:]))
+	if w.n >= 8 {
+		w.midAt = min(8, w.n-8)
+		w.first, w.mid, w.last = load64(text, 0), load64(text, w.midAt), load64(text, w.n-8)
 	}
 	return w
 }
 
-// at reports whether d[i:] starts with the text (whose bytes are text);
+func load64(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
+
+// diff is zero when d[i:] starts with the text, which keys holds at w.off;
 // d must hold at least w.n bytes from i.
-func (w *keyWord) at(d []byte, i int, text []byte) bool {
-	switch {
-	case w.n >= 8:
-		return binary.LittleEndian.Uint64(d[i:]) == w.first && binary.LittleEndian.Uint64(d[i+w.n-8:]) == w.last &&
-			(w.n <= 16 || string(d[i+8:i+w.n-8]) == string(text[8:w.n-8]))
-	case w.n >= 4:
-		return uint64(binary.LittleEndian.Uint32(d[i:])) == w.first && uint64(binary.LittleEndian.Uint32(d[i+w.n-4:])) == w.last
+func (w *keyWord) diff(d []byte, i int, keys []byte) uint64 {
+	if w.n < 8 || w.n > 24 {
+		if string(d[i:i+w.n]) == string(keys[w.off:w.off+w.n]) {
+			return 0
+		}
+		return 1
 	}
-	return string(d[i:i+w.n]) == string(text)
+	return (load64(d, i) ^ w.first) | (load64(d, i+w.midAt) ^ w.mid) | (load64(d, i+w.n-8) ^ w.last)
 }
 
 type hit struct {
@@ -458,18 +523,20 @@ type hit struct {
 }
 
 func (sh *shape) reset() {
-	sh.keys, sh.ends, sh.words, sh.found = sh.keys[:0], sh.ends[:0], sh.words[:0], sh.found[:0]
+	sh.keys, sh.words, sh.found = sh.keys[:0], sh.words[:0], sh.found[:0]
 }
 
 func (sh *shape) add(keyColon []byte) {
+	w := newKeyWord(keyColon)
+	w.off = len(sh.keys)
 	sh.keys = append(sh.keys, keyColon...)
-	sh.ends = append(sh.ends, len(sh.keys))
-	sh.words = append(sh.words, newKeyWord(keyColon))
+	sh.words = append(sh.words, w)
 }
 
-func (sh *shape) learn(kms []keyMatch) {
-	for i := range kms {
-		cl, ord := kms[i].resultMember()
+// learn records the members that the lookups of kids' keys found.
+func (sh *shape) learn(kms []keyMatch, kids []int) {
+	for _, k := range kids {
+		cl, ord := kms[k].resultMember()
 		sh.found = append(sh.found, hit{cl: cl, ord: ord})
 	}
 }
@@ -478,43 +545,50 @@ func (sh *shape) learn(kms []keyMatch) {
 // are those remembered; it reports whether they were.
 func (sh *shape) resolve(ev []byte, offs []uint32, kids []int, slots []slot, gen uint32) bool {
 	n := len(ev)
-	if len(sh.found) != len(kids) || len(offs) != len(sh.ends) || n < 2 || ev[0] != '{' || ev[n-1] != '}' {
+	if len(sh.found) != len(kids) || len(offs) != len(sh.words) || n < 2 || ev[0] != '{' || ev[n-1] != '}' {
 		return false
 	}
 	if len(offs) > 0 && (offs[0] != 1 || int(offs[len(offs)-1]) >= n) {
 		return false
 	}
-	// Each key text must be where the offset says, followed by its value
-	// and the comma before the next key (or the closing brace).
-	limit := n - 1
-	for k := len(offs) - 1; k >= 0; k-- {
-		i, w := int(offs[k]), &sh.words[k]
-		if i < 1 || i+w.n > limit || (k > 0 && ev[i-1] != ',') || !w.at(ev, i, sh.keys[startOf(sh.ends, k):sh.ends[k]]) {
+	// Every key starts with a quote. Checking that first, in a loop of
+	// independent loads, brings the keys of an event that is not in the
+	// cache into it together rather than one at a time below.
+	for _, o := range offs {
+		if int(o) >= n || ev[o] != '"' {
 			return false
 		}
+	}
+	// Each key text must be where the offset says, followed by its value
+	// and the comma before the next key (or the closing brace). The texts'
+	// differences are collected, without a branch per key: a shape that
+	// has the event's number of keys rarely differs.
+	limit := n - 1
+	var diff uint64
+	for k := len(offs) - 1; k >= 0; k-- {
+		i, w := int(offs[k]), &sh.words[k]
+		if i < 1 || i+w.n > limit || (k > 0 && ev[i-1] != ',') {
+			return false
+		}
+		diff |= w.diff(ev, i, sh.keys)
 		limit = i - 1
+	}
+	if diff != 0 {
+		return false
 	}
 	for j, k := range kids {
 		v := value{cl: sh.found[j].cl}
 		if v.cl == clKnown {
 			m := sh.found[j].ord
-			s, e := int(offs[m])+sh.ends[m]-startOf(sh.ends, m), n-1
+			s, e := int(offs[m])+sh.words[m].n, n-1
 			if m+1 < len(offs) {
 				e = int(offs[m+1]) - 1
 			}
 			v = value{cl: classify(ev, s), s: s, e: e}
 		}
-		slots[k] = slot{gen: gen, scanned: slots[k].scanned, v: v}
+		slots[k].gen, slots[k].v = gen, v
 	}
 	return true
-}
-
-// startOf is where member m's text starts in shape.keys.
-func startOf(ends []int, m int) int {
-	if m == 0 {
-		return 0
-	}
-	return ends[m-1]
 }
 
 // Candidates appends to dst the rules of rules (indexes as given to Build)
