@@ -251,19 +251,7 @@ def minimise(c):
     if n == 0 or n > MAX_MINIMISE_ATOMS:
         return c
 
-    def holds(x, bits):
-        op = x["op"]
-        if op == "and":
-            return all(holds(a, bits) for a in x["args"])
-        if op == "or":
-            return any(holds(a, bits) for a in x["args"])
-        if op == "not":
-            return not holds(x["args"][0], bits)
-        if op in ("true", "false"):
-            return op == "true"
-        return bool(bits >> index[_ckey(x)] & 1)
-
-    ones = [m for m in range(1 << n) if holds(c, m)]
+    ones = [m for m in range(1 << n) if holds(c, lambda atom: bool(m >> index[_ckey(atom)] & 1))]
     if len(ones) in (0, 1 << n):
         return TRUE if ones else FALSE
     # Implicants are (bits, care mask) pairs; merge pairs one bit apart.
@@ -1346,19 +1334,27 @@ def _transformed(v, xform):
     return v
 
 
+def holds(cond, atom_holds):
+    """Whether cond holds, its atoms decided by atom_holds(atom)."""
+    op = cond["op"]
+    if op == "and":
+        return all(holds(c, atom_holds) for c in cond["args"])
+    if op == "or":
+        return any(holds(c, atom_holds) for c in cond["args"])
+    if op == "not":
+        return not holds(cond["args"][0], atom_holds)
+    if op in ("true", "false"):
+        return op == "true"
+    return atom_holds(cond)
+
+
 def evaluate(cond, raw):
     """Reference semantics of a condition on a decoded event (Python's)."""
+    return holds(cond, lambda atom: _atom_holds(atom, raw))
+
+
+def _atom_holds(cond, raw):
     op = cond["op"]
-    if op == "true":
-        return True
-    if op == "false":
-        return False
-    if op == "and":
-        return all(evaluate(c, raw) for c in cond["args"])
-    if op == "or":
-        return any(evaluate(c, raw) for c in cond["args"])
-    if op == "not":
-        return not evaluate(cond["args"][0], raw)
     v = resolve(raw, cond["path"])
     t = type_of(v)
     if op == "type":
