@@ -96,7 +96,8 @@ func Decode(data []byte) (*Record, error) {
 	if err := checkVersion(data); err != nil {
 		return nil, err
 	}
-	return decode(bytes.Clone(data))
+	var m memory
+	return m.decode(bytes.Clone(data))
 }
 
 // DecodeOwned decodes a batch record that the caller hands over, such as
@@ -115,7 +116,53 @@ func DecodeOwned(data []byte) (*Record, error) {
 	if err := checkVersion(data); err != nil {
 		return nil, err
 	}
-	return decode(data)
+	var m memory
+	return m.decode(data)
+}
+
+// A Decoder decodes batch records into memory that it reuses once Reset
+// says the records decoded before are no longer used. It is for a consumer
+// that handles one batch at a time, such as the detection engine's: reading
+// each record with wal.Reader.Next and decoding it here copies it once, as
+// NextOwned and DecodeOwned do, but into memory already in use rather than
+// a fresh allocation the size of the record, whose pages (each record's
+// megabyte or so) the kernel must map and clear again and again. That
+// costs more than the decoding itself.
+//
+// Like Decode's, the records do not alias the data given to Decode. Their
+// strings (source IDs, log types, row IDs) are never reused: only byte
+// slices, member offsets and the events slice are. The zero Decoder is
+// ready to use; it is not safe for concurrent use.
+type Decoder struct {
+	m memory
+}
+
+// Decode decodes a batch record, as the package's Decode does, into the
+// Decoder's memory. The record is valid until Reset; records decoded since
+// the last Reset all stay valid.
+func (d *Decoder) Decode(data []byte) (*Record, error) {
+	if err := checkVersion(data); err != nil {
+		return nil, err
+	}
+	m := &d.m
+	start, events, members := len(m.copied), len(m.events), len(m.members)
+	if cap(m.copied)-start < len(data) {
+		// The slices of the records decoded before keep the old buffer.
+		m.copied, start = make([]byte, 0, max(2*cap(m.copied), len(data))), 0
+	}
+	m.copied = append(m.copied, data...)
+	rec, err := m.decode(m.copied[start:len(m.copied):len(m.copied)])
+	if err != nil { // what the record took is free again
+		m.copied, m.events, m.members = m.copied[:start], m.events[:events], m.members[:members]
+	}
+	return rec, err
+}
+
+// Reset lets the Decoder reuse the memory of every record it decoded: the
+// caller must no longer use their byte slices (Checkpoint, an event's JSON
+// or Members) nor their events slices.
+func (d *Decoder) Reset() {
+	d.m.copied, d.m.events, d.m.members = d.m.copied[:0], d.m.events[:0], d.m.members[:0]
 }
 
 func checkVersion(data []byte) error {
@@ -206,9 +253,19 @@ func (d *decoder) time() time.Time {
 // rowIDBytes is the usual length of a row ID (logtypes.Event.RowID).
 const rowIDBytes = 32
 
-// decode decodes data, which it owns (see DecodeOwned); its version is
-// known to be valid.
-func decode(data []byte) (*Record, error) {
+// memory is where records are decoded: the events and member offsets of
+// each record are appended to those of the records before (a Decoder's
+// since its last Reset; none for DecodeOwned), and copied holds the copies
+// of a Decoder's records.
+type memory struct {
+	copied  []byte
+	events  []logtypes.Event
+	members []uint32
+}
+
+// decode decodes data, which the record may alias (see DecodeOwned); its
+// version is known to be valid.
+func (m *memory) decode(data []byte) (*Record, error) {
 	version := data[0]
 	d := decoder{b: data, i: 1}
 	out := &Record{SourceID: string(d.bytes())}
@@ -219,7 +276,13 @@ func decode(data []byte) (*Record, error) {
 	if d.short || n > uint64(len(d.b)-d.i) { // an event takes a byte or more
 		return nil, ErrShort
 	}
-	events := make([]logtypes.Event, n)
+	first := len(m.events)
+	m.events = slices.Grow(m.events, int(n))[:first+int(n)]
+	events := m.events[first:len(m.events):len(m.events)]
+	clear(events) // reused memory: nothing of an earlier record remains
+	if events == nil {
+		events = []logtypes.Event{} // an empty record's events are empty, not nil
+	}
 	// Row IDs are appended to one buffer: ids.String() stays valid as it
 	// grows, and each RowID is the string's part its event appended.
 	var ids strings.Builder
@@ -228,7 +291,7 @@ func decode(data []byte) (*Record, error) {
 	// (records rarely hold more than a few), the last one tried first.
 	var typeArr [8]string
 	types, last := typeArr[:0], -1
-	var members []uint32 // one array for the record's member offsets (~30 an event)
+	members := m.members // one array for the records' member offsets (~30 an event)
 	for i := range events {
 		e := &events[i]
 		lt := d.bytes()
@@ -275,7 +338,7 @@ func decode(data []byte) (*Record, error) {
 		if k > uint64(len(d.b)-d.i) { // a delta takes a byte or more
 			return nil, ErrShort
 		}
-		if members == nil {
+		if cap(members) == 0 {
 			members = make([]uint32, 0, min(int(n)*32, len(d.b)-d.i))
 		}
 		start := len(members)
@@ -308,6 +371,7 @@ func decode(data []byte) (*Record, error) {
 		d.i = p
 		e.Members = ms[:k:k]
 	}
+	m.members = members
 	out.Events = events
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 	"sync"
@@ -128,11 +127,6 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 				if err != nil {
 					fail(err)
 					return
-				}
-				// A match's event slices the batch buffer; whoever keeps it
-				// (the alert store) must not pin the whole batch.
-				for i := range ms {
-					ms[i].Event = bytes.Clone(ms[i].Event)
 				}
 				b.matches = ms
 				select {

@@ -7,6 +7,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -231,6 +232,9 @@ func (e *Engine) Close() {
 
 // Evaluate runs the detections of each event's log type and returns the
 // matches and rule errors in event order (by rule ID within an event).
+// The matches keep nothing of events: their Event is a copy (shared by the
+// matches of one event), so the caller may reuse the events' memory, such as
+// a batchrec.Decoder's, once Evaluate returns.
 func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alerts.Match, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -341,10 +345,17 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 		}
 	}
 	var out []alerts.Match
-	for _, ms := range perEvent {
+	for i, ms := range perEvent {
+		if len(ms) == 0 {
+			continue
+		}
 		// Go and Python verdicts arrive separately; order them by rule.
 		if len(ms) > 1 {
 			sort.SliceStable(ms, func(a, b int) bool { return ms[a].RuleID < ms[b].RuleID })
+		}
+		event := bytes.Clone(events[i].JSON)
+		for j := range ms {
+			ms[j].Event = event
 		}
 		out = append(out, ms...)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/batchrec"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 )
@@ -232,5 +233,39 @@ func TestPackHelperWithLoopsGetsPrefilter(t *testing.T) {
 	}
 	if st := e.Stats(); st.PythonEvents != 2 {
 		t.Errorf("only the sign-ins with a POSITIVE verdict should reach Python: %+v", st)
+	}
+}
+
+// TestMatchesKeepTheirEvents: the matches of a batch decoded into a reused
+// batchrec.Decoder keep their events when the next batch overwrites that
+// memory, Go and Python matches alike.
+func TestMatchesKeepTheirEvents(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"seed.yml": seedSpec, "seed.py": seedRule, "simple.yml": simpleSpec})
+	e := newEngine(t, dir)
+	grant := `{"eventType":"user.account.privilege.grant","actor":{"alternateId":"root@example.com"}}`
+	record := func(bodies ...string) []byte {
+		var evs []logtypes.Event
+		for _, b := range bodies {
+			evs = append(evs, event("Okta.SystemLog", b))
+		}
+		return batchrec.Encode(nil, &batchrec.Record{Events: evs})
+	}
+	var dec batchrec.Decoder
+	r, err := dec.Decode(record(failure, grant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := evaluate(t, e, r.Events...)
+	if len(ms) != 2 || ms[0].RuleID != "Seed" || ms[1].RuleID != "Simple.AdminGrant" {
+		t.Fatalf("matches: %+v", ms)
+	}
+	dec.Reset()
+	// The same sizes: the next record takes the memory of this one.
+	if _, err := dec.Decode(record(strings.ToUpper(failure), strings.ToUpper(grant))); err != nil {
+		t.Fatal(err)
+	}
+	if string(ms[0].Event) != failure || string(ms[1].Event) != grant {
+		t.Fatalf("the matches' events changed with the next batch: %s, %s", ms[0].Event, ms[1].Event)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/batchrec"
 	"github.com/prowl-siem/prowl/internal/detect"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pyrt"
@@ -28,6 +29,12 @@ const simpleBenchEvents = 100_000
 //     top-level keys: the rules' prefilters on the raw JSON, then decoding
 //     and the exact matchers only for the events they admit, and the alert
 //     fields of the matches.
+//   - engine,records: the same as the pipeline's engine consumer gets the
+//     events: encoded as write-ahead log batch records of 500 events
+//     (batchrec), each decoded (batchrec.Decode, which copies it as the
+//     log reader does) and evaluated as one batch, decoding included.
+//   - engine,records,decoder: the same with one batchrec.Decoder, which
+//     copies each record into the memory of the one before.
 //   - engine,scan: the same on events without the offsets (the prefilter
 //     scans each event's top-level object).
 //   - engine,prefilters=off: the same with Options.PrefiltersOff: every
@@ -136,6 +143,43 @@ func BenchmarkSimpleDetections(b *testing.B) {
 			st := e.Stats()
 			b.ReportMetric(100*float64(st.GoDecoded)/float64(st.GoCandidates), "%decoded")
 			b.ReportMetric(float64(size)/float64(n), "bytes/event")
+		})
+	}
+
+	const recordEvents = 500 // the pipeline's default engine batch
+	var records [][]byte
+	for start := 0; start < n; start += recordEvents {
+		records = append(records, batchrec.Encode(nil, &batchrec.Record{Events: events[start:min(start+recordEvents, n)]}))
+	}
+	var dec batchrec.Decoder
+	for _, tc := range []struct {
+		name   string
+		decode func([]byte) (*batchrec.Record, error)
+	}{{"engine,records", batchrec.Decode}, {"engine,records,decoder", func(rec []byte) (*batchrec.Record, error) {
+		dec.Reset()
+		return dec.Decode(rec)
+	}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e, err := New(context.Background(), simple, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			perCore(b, func() int {
+				matches := 0
+				for _, rec := range records {
+					r, err := tc.decode(rec)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ms, err := e.Evaluate(context.Background(), r.Events)
+					if err != nil {
+						b.Fatal(err)
+					}
+					matches += len(ms)
+				}
+				return matches
+			})
 		})
 	}
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,52 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `{"a":1}`) {
 		t.Error("events are stored as their JSON")
+	}
+}
+
+// The engine consumer decodes each batch into the memory of the batch
+// before (batchrec.Decoder): the events an alert keeps must still be its
+// own after later batches have been decoded over that memory.
+func TestAlertEventsSurviveLaterBatches(t *testing.T) {
+	h := newHarness(t, 0)
+	h.run(t)
+	ctx := context.Background()
+	ingest := func(uuids ...string) {
+		var recs [][]byte
+		for _, u := range uuids {
+			recs = append(recs, oktaEvent(u, "FAILURE"))
+		}
+		if err := h.p.Ingest(ctx, sources.Batch{SourceID: "okta-1", LogType: "Okta.SystemLog", Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest("first-1", "first-2", "first-3")
+	var alertID string
+	select {
+	case created := <-h.created:
+		alertID = created[0].ID
+	case <-time.After(20 * time.Second):
+		t.Fatal("no alert within 20s")
+	}
+	// The same dedup: later batches add to the alert, not to new ones,
+	// and their events are the same size as the first ones.
+	for i := range 5 {
+		ingest(fmt.Sprintf("later-%d", i), fmt.Sprintf("later-%d", i), fmt.Sprintf("later-%d", i))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for h.p.Lag() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the engine did not catch up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	events := h.alerts.Events(alertID)
+	if len(events) < 3 {
+		t.Fatalf("the alert keeps %d events", len(events))
+	}
+	for i, e := range events[:3] {
+		if want := fmt.Sprintf(`"uuid":"first-%d"`, i+1); !strings.Contains(string(e.Event), want) {
+			t.Errorf("event %d of the alert is %s, want %s", i, e.Event, want)
+		}
 	}
 }
