@@ -35,9 +35,11 @@ func Decode(data []byte) (map[string]any, error) {
 }
 
 // DecodeValue decodes data, which must hold exactly one JSON value of any
-// kind. Nothing it returns shares memory with data.
+// kind. Nothing it returns shares memory with data: its strings (keys,
+// values, numbers) are slices of one copy of data, made once, so keeping
+// any of them keeps that copy.
 func DecodeValue(data []byte) (any, error) {
-	d := decoder{data: data}
+	d := decoder{data: data, text: string(data)}
 	v, i, err := d.value(jsonscan.SkipSpace(data, 0), 0)
 	if err != nil {
 		return nil, err
@@ -50,6 +52,7 @@ func DecodeValue(data []byte) (any, error) {
 
 type decoder struct {
 	data []byte
+	text string // data as a string: strings without escapes are its slices
 	buf  []byte // unescaping scratch
 }
 
@@ -83,7 +86,7 @@ func (d *decoder) value(i, depth int) (any, int, error) {
 		if !ok {
 			return nil, i, d.fail(i, "malformed number")
 		}
-		return json.Number(d.data[i:end]), end, nil
+		return json.Number(d.text[i:end]), end, nil
 	}
 	return nil, i, d.fail(i, "unexpected character")
 }
@@ -184,7 +187,7 @@ func (d *decoder) str(i int) (string, int, error) {
 		}
 	}
 	if !escaped && (plain || utf8.Valid(body)) {
-		return string(body), j + 1, nil
+		return d.text[i+1 : j], j + 1, nil
 	}
 	if escaped {
 		var ok bool
