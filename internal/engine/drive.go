@@ -97,15 +97,13 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 				var members []uint32
 				for _, r := range recs {
 					b.bytes += int64(len(r))
-					ev, err := norm.NormalizeTo(buf, opts.LogType, r, logtypes.Meta{})
+					var ev logtypes.Event
+					var err error
+					ev, buf, members, err = norm.AppendEvent(buf, members, opts.LogType, r, logtypes.Meta{})
 					if err != nil {
 						b.rejected++
 						continue
 					}
-					buf = ev.JSON[len(ev.JSON):]
-					k := len(members)
-					members = norm.AppendMembers(members)
-					ev.Members = members[k:len(members):len(members)]
 					b.events = append(b.events, ev)
 				}
 				select {

@@ -70,20 +70,27 @@ func Ingest(ctx context.Context, dir string, raw [][]byte, opts IngestOptions) (
 	writeAhead := func(ctx context.Context) (last wal.Offset, err error) {
 		norm := opts.Registry.NewNormalizer()
 		rec := &batchrec.Record{SourceID: opts.Meta.SourceID}
-		var buf []byte
+		var buf, arena []byte // a record's events are normalized into arena
+		var members []uint32
+		free, used := arena, 0
 		for i, r := range raw {
-			ev, err := norm.Normalize(opts.LogType, r, opts.Meta)
-			if err != nil {
+			var ev logtypes.Event
+			var err error
+			if ev, free, members, err = norm.AppendEvent(free, members, opts.LogType, r, opts.Meta); err != nil {
 				return 0, err
 			}
-			ev.Members = norm.AppendMembers(nil)
+			used += len(ev.JSON)
 			rec.Events = append(rec.Events, ev)
 			if len(rec.Events) == opts.BatchSize || i == len(raw)-1 {
 				buf = batchrec.Encode(buf[:0], rec)
 				if last, err = log.Append(ctx, [][]byte{buf}); err != nil {
 					return 0, err
 				}
-				rec.Events = rec.Events[:0]
+				// Encode copied the events: arena serves the next record.
+				if cap(arena) < used {
+					arena = make([]byte, 0, used+used/4)
+				}
+				rec.Events, members, free, used = rec.Events[:0], members[:0], arena, 0
 			}
 		}
 		return last, nil

@@ -215,6 +215,26 @@ func (n *Normalizer) NormalizeTo(dst []byte, logType string, raw []byte, meta Me
 	return ev, nil
 }
 
+// AppendEvent normalizes raw into a batch's memory: arena is free space
+// (its length is ignored: the event's JSON is written from its start, into
+// its capacity when that suffices), and the event's key offsets
+// (AppendMembers) are appended to members. It returns the event, whose JSON
+// and Members are capped at their length, the free space after it and the
+// grown members. Events appended before keep their memory when either
+// grows. On error, arena and members come back as they were.
+func (n *Normalizer) AppendEvent(arena []byte, members []uint32, logType string, raw []byte, meta Meta) (Event, []byte, []uint32, error) {
+	ev, err := n.normalize(arena[:0], logType, raw, meta)
+	if err != nil {
+		return Event{}, arena, members, err
+	}
+	rest := ev.JSON[len(ev.JSON):]
+	ev.JSON = ev.JSON[:len(ev.JSON):len(ev.JSON)]
+	k := len(members)
+	members = append(members, n.tops...)
+	ev.Members = members[k:len(members):len(members)]
+	return ev, rest, members, nil
+}
+
 func (n *Normalizer) normalize(dst []byte, logType string, raw []byte, meta Meta) (Event, *Rejection) {
 	maxBytes := n.MaxEventBytes
 	if maxBytes <= 0 {

@@ -820,3 +820,43 @@ func checkMembers(t *testing.T, n *Normalizer, event []byte) {
 		t.Errorf("members of %s\n got: %v\nwant: %v", event, got, want)
 	}
 }
+
+// AppendEvent fills one batch's memory: every event keeps its JSON and key
+// offsets while later events grow the arena past its capacity, and a
+// rejected record leaves the arena and the offsets as they were.
+func TestAppendEvent(t *testing.T) {
+	n := NewRegistry().NewNormalizer()
+	inputs := []struct{ logType, file string }{
+		{"Syslog.RFC5424", "syslog_sshd.json"}, {"GitHub.Audit", "github_hook_create.json"},
+		{"Syslog.RFC5424", "syslog_sshd.json"}, {"GitHub.Audit", "github_hook_create.json"},
+	}
+	free := make([]byte, 0, 64) // too small for even one event: it grows
+	var members []uint32
+	var events []Event
+	var want []string
+	var wantMembers [][]uint32
+	for i, in := range inputs {
+		ev, rest, grown, err := n.AppendEvent(free, members, in.logType, readTestdata(t, in.file), Meta{ParseTime: testParseTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(ev.JSON) != len(ev.JSON) || cap(ev.Members) != len(ev.Members) {
+			t.Errorf("event %d is not capped: JSON %d/%d, members %d/%d", i, len(ev.JSON), cap(ev.JSON), len(ev.Members), cap(ev.Members))
+		}
+		checkMembers(t, n, ev.JSON)
+		if !slices.Equal(ev.Members, n.AppendMembers(nil)) {
+			t.Errorf("event %d: members %v, want %v", i, ev.Members, n.AppendMembers(nil))
+		}
+		events, want, wantMembers = append(events, ev), append(want, string(ev.JSON)), append(wantMembers, slices.Clone(ev.Members))
+		free, members = rest, grown
+		if _, r2, m2, err := n.AppendEvent(free, members, in.logType, []byte(`[]`), Meta{}); err == nil || cap(r2) != cap(free) || len(m2) != len(members) {
+			t.Errorf("a rejected record must leave the arena (%d, now %d) and the offsets (%d, now %d) alone: %v",
+				cap(free), cap(r2), len(members), len(m2), err)
+		}
+	}
+	for i, ev := range events {
+		if string(ev.JSON) != want[i] || !slices.Equal(ev.Members, wantMembers[i]) {
+			t.Errorf("event %d changed after later events were appended:\n%s\nwas\n%s", i, ev.JSON, want[i])
+		}
+	}
+}

@@ -73,6 +73,7 @@ type Options struct {
 type Pipeline struct {
 	opts        Options
 	normalizers sync.Pool
+	intake      sync.Pool     // of *intakeMem
 	committed   atomic.Uint64 // engine offset: records below it are processed
 	progress    chan struct{} // closed and replaced on every engine commit
 	progressMu  sync.Mutex
@@ -106,6 +107,7 @@ func New(opts Options) *Pipeline {
 	}
 	p := &Pipeline{opts: opts, progress: make(chan struct{})}
 	p.normalizers.New = func() any { return opts.Registry.NewNormalizer() }
+	p.intake.New = func() any { return new(intakeMem) }
 	p.m = metrics{
 		events:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_pipeline_events_total", Help: "Events normalized and written ahead, by source and log type."}, []string{"source", "log_type"}),
 		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_pipeline_quarantined_total", Help: "Records quarantined, by source and reason."}, []string{"source", "reason"}),
@@ -148,14 +150,18 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 	now := p.opts.Now().UTC()
 	norm := p.normalizers.Get().(*logtypes.Normalizer)
 	defer p.normalizers.Put(norm)
+	mem := p.intake.Get().(*intakeMem)
 	rec := &batchRecord{SourceID: batch.SourceID, Checkpoint: batch.Checkpoint}
 	var rejects []store.Quarantined
 	var newest time.Time
 	var size int64
 	meta := logtypes.Meta{SourceID: batch.SourceID, SourceLabel: batch.SourceLabel, ParseTime: now}
+	free, members, used := mem.arena, mem.members[:0], 0
 	for _, raw := range batch.Records {
 		size += int64(len(raw))
-		ev, err := norm.Normalize(batch.LogType, raw, meta)
+		var ev logtypes.Event
+		var err error
+		ev, free, members, err = norm.AppendEvent(free, members, batch.LogType, raw, meta)
 		if err != nil {
 			q := store.Quarantined{SourceID: batch.SourceID, LogType: batch.LogType, Reason: "invalid", Detail: err.Error(),
 				Raw: append([]byte(nil), raw...), ReceivedAt: now}
@@ -169,7 +175,7 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 		if ev.Time.After(newest) {
 			newest = ev.Time
 		}
-		ev.Members = norm.AppendMembers(nil)
+		used += len(ev.JSON)
 		rec.Events = append(rec.Events, ev)
 	}
 	if err := p.waitForRoom(ctx); err != nil {
@@ -184,7 +190,9 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 		}
 	}
 	if len(rec.Events) > 0 || len(rec.Checkpoint) > 0 {
-		if _, err := p.opts.Log.Append(ctx, [][]byte{encodeRecord(nil, rec)}); err != nil {
+		mem.record = encodeRecord(mem.record[:0], rec)
+		if _, err := p.opts.Log.Append(ctx, [][]byte{mem.record}); err != nil {
+			// The log may still write the record: mem goes, not to the pool.
 			return 0, fmt.Errorf("writing events ahead: %w", err)
 		}
 	}
@@ -205,7 +213,23 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 	for i := range rec.Events {
 		p.m.events.WithLabelValues(batch.SourceID, rec.Events[i].LogType).Inc()
 	}
+	// The log holds a copy of the events: their memory serves the next
+	// batch, grown if this one did not fit.
+	if cap(mem.arena) < used {
+		mem.arena = make([]byte, 0, used+used/4)
+	}
+	mem.members = members[:0]
+	p.intake.Put(mem)
 	return len(rejects), nil
+}
+
+// intakeMem is the memory Ingest normalizes and encodes a batch in, pooled:
+// fresh memory for each batch (a megabyte or so) costs page faults and
+// clearing.
+type intakeMem struct {
+	arena   []byte   // the events' JSON
+	members []uint32 // their key offsets
+	record  []byte   // the encoded batch record
 }
 
 // waitForRoom blocks while the engine is more than MaxLag records behind.
