@@ -12,6 +12,7 @@ import (
 
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
+	"github.com/prowl-siem/prowl/internal/batchrec"
 	"github.com/prowl-siem/prowl/internal/engine"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pyrt"
@@ -197,13 +198,13 @@ func TestRecordRoundTrip(t *testing.T) {
 		{LogType: "Okta.SystemLog", RowID: "r1", Time: time.UnixMicro(1714557600123456).UTC(), ParseTime: time.UnixMicro(1714557601000000).UTC(), JSON: []byte(`{"a":1}`)},
 	}}
 	data := encodeRecord(nil, in)
-	out, err := decodeRecord(data)
+	out, err := batchrec.Decode(data)
 	if err != nil || out.SourceID != "s" || string(out.Checkpoint) != "cp" || len(out.Events) != 1 ||
 		!out.Events[0].Time.Equal(in.Events[0].Time) || string(out.Events[0].JSON) != `{"a":1}` {
 		t.Fatalf("round trip: %v %+v", err, out)
 	}
 	for cut := 1; cut < len(data); cut++ {
-		if _, err := decodeRecord(data[:cut]); err == nil {
+		if _, err := batchrec.Decode(data[:cut]); err == nil {
 			t.Errorf("a record cut at %d must not decode", cut)
 		}
 	}

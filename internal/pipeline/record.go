@@ -10,8 +10,6 @@ type batchRecord = batchrec.Record
 
 func encodeRecord(dst []byte, r *batchRecord) []byte { return batchrec.Encode(dst, r) }
 
-func decodeRecord(data []byte) (*batchRecord, error) { return batchrec.Decode(data) }
-
 // decodeOwnedRecord decodes a record the caller hands over, from
 // wal.Reader.NextOwned: the events alias it (see batchrec.DecodeOwned).
 func decodeOwnedRecord(data []byte) (*batchRecord, error) { return batchrec.DecodeOwned(data) }

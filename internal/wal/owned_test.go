@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // ownedSizes are record sizes around NextOwned's thresholds: small records
@@ -88,28 +87,12 @@ func TestNextOwned(t *testing.T) {
 // appended later, read straight into the record once it is durable.
 func TestNextOwnedWaits(t *testing.T) {
 	l := openLog(t, Options{Dir: t.TempDir()})
-	appendN(t, l, 0, 3, 3, 20)
-	r, err := l.Reader(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, _, err := r.NextOwned(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("NextOwned on an idle log: %v, want deadline exceeded", err)
-	}
-	type result struct {
-		rec []byte
-		off Offset
-		err error
-	}
-	got := make(chan result, 1)
+	r := idleReader(t, l, func(r *Reader, ctx context.Context) error { _, _, err := r.NextOwned(ctx); return err })
+	got := make(chan readResult, 1)
 	go func() {
 		rec, off, err := r.NextOwned(context.Background())
-		got <- result{rec, off, err}
+		got <- readResult{rec, off, err}
 	}()
-	time.Sleep(5 * time.Millisecond)
 	big := bigRecord(3, 3*readBufBytes)
 	if _, err := l.Append(context.Background(), [][]byte{big}); err != nil {
 		t.Fatal(err)

@@ -228,34 +228,43 @@ func TestConcurrentAppenders(t *testing.T) {
 	}
 }
 
-func TestReaderWaitsForAppend(t *testing.T) {
-	l := openLog(t, Options{Dir: t.TempDir(), SegmentBytes: 128})
+// idleReader appends records 0-2 of 20 bytes to l and returns a reader
+// at their end, after checking that read, on that idle reader, waits
+// until its context's deadline.
+func idleReader(t *testing.T, l *Log, read func(*Reader, context.Context) error) *Reader {
+	t.Helper()
 	appendN(t, l, 0, 3, 3, 20)
 	r, err := l.Reader(3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-
+	t.Cleanup(func() { r.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	if _, _, err := r.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Next on an idle log: %v, want deadline exceeded", err)
+	if err := read(r, ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reading an idle log: %v, want deadline exceeded", err)
 	}
+	return r
+}
 
-	type result struct {
-		rec []byte
-		off Offset
-		err error
-	}
-	got := make(chan result)
+// readResult is what a reader goroutine hands back.
+type readResult struct {
+	rec []byte
+	off Offset
+	err error
+}
+
+func TestReaderWaitsForAppend(t *testing.T) {
+	l := openLog(t, Options{Dir: t.TempDir(), SegmentBytes: 128})
+	r := idleReader(t, l, func(r *Reader, ctx context.Context) error { _, _, err := r.Next(ctx); return err })
+	got := make(chan readResult)
 	go func() {
 		for range 30 {
 			rec, off, err := r.Next(context.Background())
-			got <- result{bytes.Clone(rec), off, err}
+			got <- readResult{bytes.Clone(rec), off, err}
 		}
 		_, _, err := r.Next(context.Background()) // blocks until Close
-		got <- result{err: err}
+		got <- readResult{err: err}
 	}()
 	for i := 3; i < 33; i++ { // one record at a time, crossing segments
 		appendN(t, l, i, 1, 1, 20)
