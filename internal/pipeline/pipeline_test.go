@@ -242,12 +242,19 @@ func TestAlertEventsSurviveLaterBatches(t *testing.T) {
 	for i := range 5 {
 		ingest(fmt.Sprintf("later-%d", i), fmt.Sprintf("later-%d", i), fmt.Sprintf("later-%d", i))
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for h.p.Lag() > 0 {
-		if time.Now().After(deadline) {
+	deadline := time.After(20 * time.Second)
+	for {
+		h.p.progressMu.Lock()
+		progress := h.p.progress // closed at the engine's next commit
+		h.p.progressMu.Unlock()
+		if h.p.Lag() == 0 {
+			break
+		}
+		select {
+		case <-progress:
+		case <-deadline:
 			t.Fatal("the engine did not catch up")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	events := h.alerts.Events(alertID)
 	if len(events) < 3 {
