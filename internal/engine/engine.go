@@ -41,8 +41,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// PrefiltersOff sends every Python rule of an event's log type to
 	// Python, skipping the static prefilters, and decodes every event that
-	// has simple detections or InlineFilters to evaluate (for benchmarks
-	// and diffing; the verdicts are the same either way).
+	// has simple detections or InlineFilters to evaluate, whole (for
+	// benchmarks and diffing; the verdicts are the same either way).
 	PrefiltersOff bool
 	// Metrics, when set, receives the engine's counters (see Stats).
 	Metrics prometheus.Registerer
@@ -102,7 +102,11 @@ type route struct {
 	// goRules are the numbers in goFilters of the detections that have a
 	// simple detection or InlineFilters, in dets order.
 	goRules []int
-	python  bool // some detection of dets runs in Python
+	// reads is what the simple detections and InlineFilters of dets read
+	// of an event, which is all that is decoded; nil when they read whole
+	// events or the prefilters are off.
+	reads  *jsondec.Selection
+	python bool // some detection of dets runs in Python
 }
 
 // New compiles repo and starts the worker pool.
@@ -278,7 +282,7 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 				next++
 				if decoded == nil {
 					var err error
-					if decoded, err = decode(ev.JSON); err != nil {
+					if decoded, err = decodeFor(rt, ev); err != nil {
 						return nil, fmt.Errorf("event %s: %w", ev.RowID, err)
 					}
 					goDecoded++
@@ -366,6 +370,18 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 // encoding/json gives with UseNumber.
 func decode(data []byte) (map[string]any, error) {
 	m, err := jsondec.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding event: %w", err)
+	}
+	return m, nil
+}
+
+// decodeFor decodes what the Go detections of an event's route read of it.
+func decodeFor(rt *route, ev *logtypes.Event) (map[string]any, error) {
+	if rt.reads == nil {
+		return decode(ev.JSON)
+	}
+	m, err := jsondec.DecodeSelected(ev.JSON, ev.Members, rt.reads)
 	if err != nil {
 		return nil, fmt.Errorf("decoding event: %w", err)
 	}
@@ -521,6 +537,7 @@ func (c *compiled) buildRoutes(on bool) {
 	for lt, dets := range c.byLogType {
 		rt := &route{dets: dets}
 		c.routes[lt] = rt
+		var reads jsondec.Selection
 		for _, d := range dets {
 			if d.Python >= 0 {
 				rt.python = true
@@ -548,6 +565,17 @@ func (c *compiled) buildRoutes(on bool) {
 				}
 			}
 			rt.goRules = append(rt.goRules, r)
+			for _, m := range []*match.Matcher{d.Filter, d.Simple} {
+				if m != nil {
+					reads.Add(m.Reads())
+				}
+			}
+			if d.Alert != nil {
+				reads.Add(d.Alert.Reads())
+			}
+		}
+		if on && !reads.Whole() {
+			rt.reads = &reads
 		}
 	}
 	c.goFilters = prefilter.BuildGo(conds)

@@ -10,6 +10,7 @@
 package jsondec
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,4 +277,135 @@ func digits(d []byte, i int) int {
 		return -1
 	}
 	return j
+}
+
+// Selection picks the parts of a JSON object to decode: some of its
+// members, each whole or, if it is an object, selected further. A member is
+// picked by a key equal to its own, exactly or case-insensitively (Unicode
+// simple folding, as strings.EqualFold). The zero Selection picks no member.
+type Selection struct {
+	whole   bool
+	members []selected
+}
+
+type selected struct {
+	key []byte
+	sel *Selection
+}
+
+// everything is a whole selection, shared.
+var everything = &Selection{whole: true}
+
+// SetWhole makes s pick the whole value.
+func (s *Selection) SetWhole() { s.whole, s.members = true, nil }
+
+// Whole reports whether s picks the whole value.
+func (s *Selection) Whole() bool { return s.whole }
+
+// Member returns the selection of the member key, adding it (picking
+// nothing yet) when s has none. Under a whole selection it is whole.
+func (s *Selection) Member(key string) *Selection {
+	if s.whole {
+		return everything
+	}
+	for _, m := range s.members {
+		if string(m.key) == key {
+			return m.sel
+		}
+	}
+	m := selected{key: []byte(key), sel: &Selection{}}
+	s.members = append(s.members, m)
+	return m.sel
+}
+
+// Add makes s also pick what o picks.
+func (s *Selection) Add(o *Selection) {
+	if o.whole {
+		s.SetWhole()
+	}
+	for _, m := range o.members {
+		if s.whole {
+			return
+		}
+		s.Member(string(m.key)).Add(m.sel)
+	}
+}
+
+// pick returns the selection of the member with key, or nil.
+func (s *Selection) pick(key []byte) *Selection {
+	var found *Selection
+	for _, m := range s.members {
+		if bytes.EqualFold(key, m.key) {
+			if found != nil {
+				return everything // picked by several keys: keep it whole
+			}
+			found = m.sel
+		}
+	}
+	return found
+}
+
+// DecodeSelected decodes what sel picks of the JSON object data: on a
+// valid object it gives what Decode gives, less the members sel does not
+// pick (at every level it selects). Those are skipped, not decoded or
+// checked, and the bytes after the object are not read. offs, when not
+// nil, are the offsets of the object's top-level keys (as the normalizer
+// records them), which spare scanning the skipped values.
+func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any, error) {
+	if sel.whole {
+		return Decode(data)
+	}
+	m := map[string]any{}
+	var err error
+	member := func(rawKey, val []byte) bool {
+		key := rawKey[1 : len(rawKey)-1]
+		if !plainASCII(key) {
+			d := decoder{data: rawKey, text: string(rawKey)}
+			s, _, e := d.str(0)
+			if e != nil {
+				err = fmt.Errorf("key %s: %w", rawKey, e)
+				return false
+			}
+			key = []byte(s)
+		}
+		sub := sel.pick(key)
+		if sub == nil {
+			return true
+		}
+		var v any
+		if i := jsonscan.SkipSpace(val, 0); sub.whole || i == len(val) || val[i] != '{' {
+			v, err = DecodeValue(val)
+		} else {
+			v, err = DecodeSelected(val, nil, sub)
+		}
+		if err != nil {
+			err = fmt.Errorf("member %s: %w", rawKey, err)
+			return false
+		}
+		m[string(key)] = v // a repeated key keeps its last value
+		return true
+	}
+	ok := offs != nil && jsonscan.IndexedMembers(data, offs, func(_ int, k, v []byte) bool { return member(k, v) })
+	if !ok && err == nil {
+		clear(m) // the offsets did not fit: scan
+		ok = jsonscan.EachMember(data, member)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: not a JSON object", errSyntax)
+	}
+	return m, nil
+}
+
+// plainASCII reports whether a string body holds only printable ASCII and
+// no escapes: its bytes are the decoded string.
+func plainASCII(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -34,34 +34,81 @@ var seeds = []string{
 	`{"lone":"\ud800","low":"\udc00x","pair-broken":"\ud800\u0041","high-high":"\ud800\ud800"}`,
 	"{\"bad\":\"\xff\xfeok\xe2\x82\"}", "{\"\xff\":1}", `{"n":0,"m":-0,"big":123456789012345678901234567890,"e":1E5}`,
 	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":tru}`, `{"a":"\x"}`, `{"a":"\u12"}`, "{\"a\":\"\x01\"}",
+	`{"k":{"x":1,"y":2},"K":3,"\u212a":{"X":[1],"z":{}}}`, `{"Actor":{"alternateID":"a","id":"b"},"client":{"geographicalContext":{"country":"x","city":"y"}}}`,
 	`{"a":1,}`, `{"a" 1}`, `[1]`, `"s"`, `null`, `{"a":1} x`, `{"a":1}{}`, `{"a":[1,]}`, `{"a":"`, `{`, ``,
 }
 
-func check(t *testing.T, data []byte) {
+// check compares Decode with encoding/json, and DecodeSelected (with
+// offs, which may be nil) with what testSelection picks of the same.
+func check(t *testing.T, data []byte, offs []uint32) {
 	t.Helper()
 	want, wantOK := reference(data)
 	got, err := Decode(data)
 	if (err == nil) != wantOK {
 		t.Fatalf("%q: error %v, encoding/json accepts: %v", data, err, wantOK)
 	}
-	if wantOK && !reflect.DeepEqual(got, want) {
+	if !wantOK {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q:\n got %#v\nwant %#v", data, got, want)
 	}
+	got, err = DecodeSelected(data, offs, testSelection)
+	if err != nil {
+		t.Fatalf("%q: DecodeSelected: %v", data, err)
+	}
+	if want := project(want, testSelection); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: DecodeSelected:\n got %#v\nwant %#v", data, got, want)
+	}
+}
+
+// testSelection picks members whole and in part, by keys that differ in
+// case from the data's, and by a key two members fold to.
+var testSelection = func() *Selection {
+	s := &Selection{}
+	s.Member("a").SetWhole()
+	s.Member("K")
+	s.Member("\u212a").Member("x").SetWhole() // KELVIN SIGN folds to k
+	s.Member("actor").Member("alternateId").SetWhole()
+	s.Member("client").Member("geographicalContext").Member("COUNTRY").SetWhole()
+	s.Member("client").Member("ipAddress").SetWhole()
+	s.Member("eventType").SetWhole()
+	s.Member("target").SetWhole()
+	s.Member("p_any_ip_addresses").SetWhole()
+	return s
+}()
+
+// project is what sel picks of a decoded value: the specification of
+// DecodeSelected.
+func project(v map[string]any, sel *Selection) map[string]any {
+	out := map[string]any{}
+	for k, x := range v {
+		sub := sel.pick([]byte(k))
+		if sub == nil {
+			continue
+		}
+		if m, ok := x.(map[string]any); ok && !sub.Whole() {
+			x = project(m, sub)
+		}
+		out[k] = x
+	}
+	return out
 }
 
 func TestSameAsEncodingJSON(t *testing.T) {
 	for _, s := range seeds {
-		check(t, []byte(s))
+		check(t, []byte(s), nil)
 	}
 	norm := logtypes.NewRegistry().NewNormalizer()
 	n := 0
 	err := gen.Okta(gen.OktaOptions{Count: 500, Seed: 4, Attacks: []string{"brute_force", "new_country"}}, func(raw []byte) error {
-		check(t, raw)
+		check(t, raw, nil)
 		ev, err := norm.Normalize("Okta.SystemLog", raw, logtypes.Meta{})
 		if err != nil {
 			return err
 		}
-		check(t, ev.JSON)
+		check(t, ev.JSON, nil)
+		check(t, ev.JSON, norm.AppendMembers(nil))
 		n++
 		return nil
 	})
@@ -70,14 +117,15 @@ func TestSameAsEncodingJSON(t *testing.T) {
 	}
 }
 
-// FuzzDecode compares Decode with encoding/json on arbitrary input.
+// FuzzDecode compares Decode and DecodeSelected with encoding/json on
+// arbitrary input.
 //
 //	go test ./internal/jsondec -run '^$' -fuzz FuzzDecode -fuzztime 60s
 func FuzzDecode(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { check(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { check(t, data, nil) })
 }
 
 func BenchmarkDecode(b *testing.B) {

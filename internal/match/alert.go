@@ -3,6 +3,7 @@ package match
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/jsondec"
 	"iter"
 	"strings"
 	"unicode/utf8"
@@ -37,6 +38,7 @@ type Alert struct {
 	context      []contextEntry
 	severities   []dynamicSeverity
 	severity     string
+	reads        jsondec.Selection
 }
 
 type titlePart struct {
@@ -128,8 +130,19 @@ func CompileAlert(spec AlertSpec) (*Alert, error) {
 	if err := sink.err(); err != nil {
 		return nil, err
 	}
+	for _, p := range a.title {
+		if p.path != nil {
+			readPath(&a.reads, p.path)
+		}
+	}
+	readSpec(&a.reads, []any{spec.GroupBy, spec.Context, spec.DynamicSeverities}, false)
 	return a, nil
 }
+
+// Reads is what Evaluate may read of an event: on the event decoded with
+// it (jsondec.DecodeSelected), Evaluate gives what it gives on the whole
+// event.
+func (a *Alert) Reads() *jsondec.Selection { return &a.reads }
 
 // Evaluate computes the alert fields for an event that matched.
 func (a *Alert) Evaluate(event map[string]any) AlertOutput {

@@ -17,6 +17,9 @@ func TestAlertEvaluate(t *testing.T) {
 		}
 		for _, useNumber := range []bool{false, true} {
 			got := a.Evaluate(parseEvent(t, event, useNumber))
+			if only := a.Evaluate(selected(t, event, a.Reads())); useNumber && !reflect.DeepEqual(only, got) {
+				t.Errorf("spec %+v: %+v on the members it reads, %+v on the event", spec, only, got)
+			}
 			if want.Context == nil {
 				want.Context = map[string]any{}
 			}

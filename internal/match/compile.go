@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"github.com/prowl-siem/prowl/internal/jsondec"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,12 @@ type evalFn func(root any, ev map[string]any) bool
 type Matcher struct {
 	nodes []evalFn
 	pre   prefilter.Cond
+	reads jsondec.Selection
 }
+
+// Reads is what Match may read of an event: on the event decoded with it
+// (jsondec.DecodeSelected), Match gives what it gives on the whole event.
+func (m *Matcher) Reads() *jsondec.Selection { return &m.reads }
 
 // Match reports whether event satisfies every match expression.
 func (m *Matcher) Match(event map[string]any) bool {
@@ -56,7 +62,9 @@ func compileRoot(root string, exprs any, filter bool) (*Matcher, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	return &Matcher{nodes: nodes, pre: necessaryList(exprs, filter)}, nil
+	mt := &Matcher{nodes: nodes, pre: necessaryList(exprs, filter)}
+	readSpec(&mt.reads, exprs, false)
+	return mt, nil
 }
 
 const maxDepth = 64

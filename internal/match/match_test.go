@@ -51,10 +51,12 @@ func checkMatch(t *testing.T, compile func(any) (*Matcher, error), expr, event s
 		return
 	}
 	for _, useNumber := range []bool{false, true} {
-		if got := m.Match(parseEvent(t, event, useNumber)); got != want {
+		ev := parseEvent(t, event, useNumber)
+		if got := m.Match(ev); got != want {
 			t.Errorf("expr %s\nevent %s (UseNumber=%v): got %v, want %v", expr, event, useNumber, got, want)
 		}
 	}
+	checkReads(t, m, event, want)
 	if want {
 		checkAdmitted(t, m, event)
 	}

@@ -158,7 +158,9 @@ func TestPrefilterIsSound(t *testing.T) {
 		}
 		for range 20 {
 			ev := object(0)
-			if m.Match(parseEvent(t, ev, true)) {
+			got := m.Match(parseEvent(t, ev, true))
+			checkReads(t, m, ev, got)
+			if got {
 				accepted++
 				checkAdmitted(t, m, ev)
 			}
