@@ -643,10 +643,13 @@ func (l *Lake) allocSeq(n int) uint64 {
 // flushWorkers write a flush's files in parallel, each with its own
 // DuckDB connection and staging table. A partition with at least
 // 2 × splitRows rows is split into one file per worker, so that a large
-// flush uses every core; compaction merges the pieces later.
+// flush uses every core, and so is one with 2 × minSplitRows that holds
+// most of the flush's rows (events arriving in real time mostly fall in
+// one hour); compaction merges the pieces later.
 const (
 	flushWorkers = 2
 	splitRows    = 16_384
+	minSplitRows = 2048
 )
 
 // fileJob is one file of a flush.
@@ -708,7 +711,7 @@ func (l *Lake) writeFiles(ctx context.Context, bufs *buffers, from, to wal.Offse
 		}
 		cols[k.table] = def.cols
 		pieces := []*partBuf{p}
-		if p.len() >= 2*splitRows {
+		if p.len() >= 2*splitRows || p.len() >= 2*minSplitRows && 2*p.len() > bufs.rows {
 			pieces = p.split(flushWorkers)
 		}
 		for _, c := range pieces {

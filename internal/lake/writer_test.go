@@ -776,6 +776,32 @@ func TestLakeSizeVsRaw(t *testing.T) {
 	}
 }
 
+// TestFlushSplitsLonePartition checks that a flush of one partition (events
+// arriving in real time fall in one hour) is split across the workers once
+// it holds 2 × minSplitRows rows, and not below.
+func TestFlushSplitsLonePartition(t *testing.T) {
+	for _, tc := range []struct{ n, files int }{{2*minSplitRows - 1, 1}, {2 * minSplitRows, flushWorkers}} {
+		h := newStoreHarness(t, Options{FlushBytes: 1 << 30})
+		var raws [][]byte
+		gen.Okta(gen.OktaOptions{Count: tc.n, Seed: 12, Spacing: 10 * time.Millisecond}, func(b []byte) error {
+			raws = append(raws, append([]byte(nil), b...))
+			return nil
+		})
+		events := h.normalize("Okta.SystemLog", raws...)
+		for i := 0; i < len(events); i += 500 {
+			h.appendEvents(events[i:min(i+500, len(events))])
+		}
+		h.run()
+		h.waitRead()
+		h.lake.Flush(context.Background())
+		h.waitOffset()
+		h.stopRun()
+		if st := h.lake.Stats(); st.Rows != int64(tc.n) || st.Files != tc.files || st.Flushes != 1 {
+			t.Errorf("%d events: %d rows in %d files, %d flushes; want %d files in one flush", tc.n, st.Rows, st.Files, st.Flushes, tc.files)
+		}
+	}
+}
+
 // TestFlushByBytes checks the FlushBytes trigger: with the row and time
 // triggers out of reach, the buffers flush exactly when their events' JSON
 // reaches FlushBytes.
