@@ -294,6 +294,18 @@ func (l *Lake) open() error {
 		// and keeping it costs memory.
 		"SET preserve_insertion_order = false",
 		"SET threads = 1",
+		// DuckDB's allocator (jemalloc on Linux) keeps freed memory for
+		// reuse; return it after every flush or merge that used more than
+		// a little, in the background, so that RSS follows the memory in
+		// use rather than the highest peak so far.
+		"SET allocator_flush_threshold = '16MiB'",
+		"SET allocator_background_threads = true",
+		// Compaction reads each file once, then deletes it: caching files
+		// would only hold memory.
+		"SET enable_external_file_cache = false",
+		// COPY buffers this many row groups before writing them (default
+		// 5, tens of MB each for 16,384 rows of events).
+		"SET write_buffer_row_group_count = 1",
 	} {
 		if _, err := l.db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("lake: configuring DuckDB (%s): %w", s, err)

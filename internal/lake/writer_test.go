@@ -802,6 +802,28 @@ func TestFlushSplitsLonePartition(t *testing.T) {
 	}
 }
 
+// TestWriterMemorySettings checks the writer's DuckDB settings that keep
+// its memory to what it uses: without them a ten-minute soak at 20,000
+// events/s peaked at 1.58 GiB of RSS instead of 875 MiB.
+func TestWriterMemorySettings(t *testing.T) {
+	h := newStoreHarness(t, Options{})
+	want := map[string]string{
+		"enable_external_file_cache":   "false",
+		"write_buffer_row_group_count": "1",
+		"allocator_background_threads": "true",
+		"allocator_flush_threshold":    "16.0 MiB",
+		"threads":                      "1",
+	}
+	// As a flush worker's connection sees them.
+	conn := h.lake.wconns[len(h.lake.wconns)-1]
+	for name, v := range want {
+		var got string
+		if err := conn.QueryRowContext(context.Background(), "SELECT value FROM duckdb_settings() WHERE name = ?", name).Scan(&got); err != nil || got != v {
+			t.Errorf("%s = %q (%v), want %q", name, got, err, v)
+		}
+	}
+}
+
 // TestFlushByBytes checks the FlushBytes trigger: with the row and time
 // triggers out of reach, the buffers flush exactly when their events' JSON
 // reaches FlushBytes.
