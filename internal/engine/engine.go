@@ -282,7 +282,7 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 				next++
 				if decoded == nil {
 					var err error
-					if decoded, err = decodeFor(rt, ev); err != nil {
+					if decoded, err = decode(ev, rt.reads); err != nil {
 						return nil, fmt.Errorf("event %s: %w", ev.RowID, err)
 					}
 					goDecoded++
@@ -366,22 +366,10 @@ func (e *Engine) Evaluate(ctx context.Context, events []logtypes.Event) ([]alert
 	return out, nil
 }
 
-// decode decodes an event for the Go matchers, into the values
-// encoding/json gives with UseNumber.
-func decode(data []byte) (map[string]any, error) {
-	m, err := jsondec.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("decoding event: %w", err)
-	}
-	return m, nil
-}
-
-// decodeFor decodes what the Go detections of an event's route read of it.
-func decodeFor(rt *route, ev *logtypes.Event) (map[string]any, error) {
-	if rt.reads == nil {
-		return decode(ev.JSON)
-	}
-	m, err := jsondec.DecodeSelected(ev.JSON, ev.Members, rt.reads)
+// decode decodes what sel picks of an event (all of it when sel is nil)
+// for the Go matchers, into the values encoding/json gives with UseNumber.
+func decode(ev *logtypes.Event, sel *jsondec.Selection) (map[string]any, error) {
+	m, err := jsondec.DecodeSelected(ev.JSON, ev.Members, sel)
 	if err != nil {
 		return nil, fmt.Errorf("decoding event: %w", err)
 	}

@@ -63,7 +63,7 @@ func (e *Engine) EvaluateRule(ctx context.Context, ruleID string, events []logty
 		var decoded map[string]any
 		if d.Filter != nil || d.Simple != nil {
 			var err error
-			if decoded, err = decode(ev.JSON); err != nil {
+			if decoded, err = decode(ev, nil); err != nil {
 				return nil, fmt.Errorf("event %d (%s): %w", i, ev.RowID, err)
 			}
 		}

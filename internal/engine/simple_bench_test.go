@@ -10,6 +10,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/batchrec"
 	"github.com/prowl-siem/prowl/internal/detect"
+	"github.com/prowl-siem/prowl/internal/jsondec"
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 )
@@ -186,7 +187,7 @@ func BenchmarkSimpleDetections(b *testing.B) {
 	b.Run("match-only", func(b *testing.B) {
 		decoded := make([]map[string]any, n)
 		for i, data := range normalized {
-			if decoded[i], err = decode(data); err != nil {
+			if decoded[i], err = jsondec.Decode(data); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -297,7 +297,11 @@ type selected struct {
 var everything = &Selection{whole: true}
 
 // SetWhole makes s pick the whole value.
-func (s *Selection) SetWhole() { s.whole, s.members = true, nil }
+func (s *Selection) SetWhole() {
+	if !s.whole { // everything is shared: only read it
+		s.whole, s.members = true, nil
+	}
+}
 
 // Whole reports whether s picks the whole value.
 func (s *Selection) Whole() bool { return s.whole }
@@ -345,14 +349,14 @@ func (s *Selection) pick(key []byte) *Selection {
 	return found
 }
 
-// DecodeSelected decodes what sel picks of the JSON object data: on a
-// valid object it gives what Decode gives, less the members sel does not
-// pick (at every level it selects). Those are skipped, not decoded or
+// DecodeSelected decodes what sel picks of the JSON object data (all of it
+// when sel is nil): on a valid object it gives what Decode gives, less the
+// members sel does not pick (at every level it selects). Those are skipped, not decoded or
 // checked, and the bytes after the object are not read. offs, when not
 // nil, are the offsets of the object's top-level keys (as the normalizer
 // records them), which spare scanning the skipped values.
 func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any, error) {
-	if sel.whole {
+	if sel == nil || sel.whole {
 		return Decode(data)
 	}
 	m := map[string]any{}
