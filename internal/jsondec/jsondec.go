@@ -6,7 +6,8 @@
 // from the input without a second scan.
 //
 // The detection engine uses it for the events that its simple detections
-// and InlineFilters must decode.
+// and InlineFilters must decode, and decodes only the parts they read
+// (DecodeSelected).
 package jsondec
 
 import (

@@ -188,14 +188,18 @@ func (l *Lake) compactOne(ctx context.Context, g compactGroup) error {
 	// keep the Parquet writer's buffers small.
 	q := fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s], union_by_name = true)) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d)",
 		strings.Join(paths, ", "), sqlString(tmp), rowGroupRows)
-	l.duckMu.Lock()
-	res, err := conn.ExecContext(ctx, q)
-	l.duckMu.Unlock()
+	n, err := l.withDuckSlot(ctx, func() (int64, error) {
+		res, err := conn.ExecContext(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if n, err := res.RowsAffected(); err == nil && n != rows {
+	if n != rows {
 		os.Remove(tmp)
 		return fmt.Errorf("merged %d rows, the files hold %d; not swapping", n, rows)
 	}

@@ -82,8 +82,9 @@ type Options struct {
 	// enforces retention (defaults 1 minute and 10 minutes).
 	CompactInterval   time.Duration
 	RetentionInterval time.Duration
-	// MemoryLimit bounds the writer's DuckDB (default 512MB); compaction
-	// spills to Dir/_tmp beyond it, and flushes and compactions take turns.
+	// MemoryLimit bounds the writer's DuckDB (default 512MB), which flushes
+	// and compactions share, two writes at a time; they spill to Dir/_tmp
+	// beyond it.
 	MemoryLimit string
 	// Now is the clock (default time.Now): flush delays, retention and
 	// when a partition counts as closed for compaction.
@@ -109,10 +110,12 @@ type Lake struct {
 	flushMu   sync.Mutex  // one flush at a time; held before commitMu
 	wconns    []*sql.Conn // the flush workers' DuckDB connections, under flushMu
 	compactMu sync.Mutex  // one compaction at a time; held before commitMu
-	// duckMu lets one flush or one compaction at a time use the writer's
-	// DuckDB, so that the two never need its memory at once; taken after
-	// flushMu or compactMu, before commitMu.
-	duckMu sync.Mutex
+	// duckSlots bounds the writes that use the writer's DuckDB at once
+	// (a flush's files, a compaction's merge) to flushWorkers, so that
+	// their memory stays that of a flush, and a flush goes on (on one
+	// worker) while a long merge runs; taken after flushMu or compactMu,
+	// before commitMu.
+	duckSlots chan struct{}
 
 	commitMu sync.Mutex // manifest writes; held before mu
 	man      *manifest
@@ -207,7 +210,7 @@ func Open(opts Options) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lake{opts: opts, dir: dir, lock: lock, defs: tableDefs{reg: opts.Registry},
+	l := &Lake{opts: opts, dir: dir, lock: lock, duckSlots: make(chan struct{}, flushWorkers), defs: tableDefs{reg: opts.Registry},
 		pins: map[uint64]int{}, added: map[string]uint64{}, bufs: newBuffers(), kick: make(chan struct{}, 1)}
 	if err := l.open(); err != nil {
 		l.closeAll()
@@ -600,9 +603,7 @@ func (l *Lake) flushLocked(ctx context.Context) error {
 	l.bufs, l.firstAt = newBuffers(), time.Time{}
 	l.mu.Unlock()
 
-	l.duckMu.Lock()
 	added, cols, err := l.writeFiles(ctx, bufs, from, to)
-	l.duckMu.Unlock()
 	if err == nil {
 		testHook("written")
 		err = l.commit(func(st *manifestState) (*commitRec, error) {
@@ -746,7 +747,7 @@ func (l *Lake) writeFiles(ctx context.Context, bufs *buffers, from, to wal.Offse
 		wg.Go(func() {
 			for i := range next {
 				j := jobs[i]
-				size, err := l.writePartition(wctx, w, j.def, j.part, j.rel)
+				size, err := l.withDuckSlot(wctx, func() (int64, error) { return l.writePartition(wctx, w, j.def, j.part, j.rel) })
 				if err != nil {
 					errs[i] = fmt.Errorf("lake: writing %s: %w", j.rel, err)
 					cancel()
@@ -780,6 +781,17 @@ func (l *Lake) writeFiles(ctx context.Context, bufs *buffers, from, to wal.Offse
 		return nil, nil, err
 	}
 	return out, cols, nil
+}
+
+// withDuckSlot runs write holding one of the writer DuckDB's slots.
+func (l *Lake) withDuckSlot(ctx context.Context, write func() (int64, error)) (int64, error) {
+	select {
+	case l.duckSlots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-l.duckSlots }()
+	return write()
 }
 
 // writePartition appends a partition's rows to the staging table, copies

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -742,15 +743,12 @@ func TestSecondOpenRefused(t *testing.T) {
 	}
 }
 
-// TestLakeSizeVsRaw checks that the lake stores realistic Okta events in a
-// small fraction of their raw NDJSON size (the benchmark reports the
-// figure for 100k events). The partition is large enough for the flush to
-// split it across its workers, flushed once.
-func TestLakeSizeVsRaw(t *testing.T) {
-	h := newStoreHarness(t, Options{FlushBytes: 1 << 30})
+// flushOnce writes n generated Okta events 10 ms apart (one partition)
+// ahead in records of 500, and runs the lake until one flush covers them.
+// It returns their size as NDJSON.
+func (h *storeHarness) flushOnce(n int) (raw int64) {
+	h.t.Helper()
 	var raws [][]byte
-	var raw int64
-	const n = 2*splitRows + 100
 	gen.Okta(gen.OktaOptions{Count: n, Seed: 12, Spacing: 10 * time.Millisecond}, func(b []byte) error {
 		raws = append(raws, append([]byte(nil), b...))
 		raw += int64(len(b)) + 1
@@ -765,6 +763,17 @@ func TestLakeSizeVsRaw(t *testing.T) {
 	h.lake.Flush(context.Background())
 	h.waitOffset()
 	h.stopRun()
+	return raw
+}
+
+// TestLakeSizeVsRaw checks that the lake stores realistic Okta events in a
+// small fraction of their raw NDJSON size (the benchmark reports the
+// figure for 100k events). The partition is large enough for the flush to
+// split it across its workers, flushed once.
+func TestLakeSizeVsRaw(t *testing.T) {
+	h := newStoreHarness(t, Options{FlushBytes: 1 << 30})
+	const n = 2*splitRows + 100
+	raw := h.flushOnce(n)
 	st := h.lake.Stats()
 	if st.Rows != n || st.Files != flushWorkers {
 		t.Fatalf("%d rows in %d files", st.Rows, st.Files)
@@ -782,20 +791,7 @@ func TestLakeSizeVsRaw(t *testing.T) {
 func TestFlushSplitsLonePartition(t *testing.T) {
 	for _, tc := range []struct{ n, files int }{{2*minSplitRows - 1, 1}, {2 * minSplitRows, flushWorkers}} {
 		h := newStoreHarness(t, Options{FlushBytes: 1 << 30})
-		var raws [][]byte
-		gen.Okta(gen.OktaOptions{Count: tc.n, Seed: 12, Spacing: 10 * time.Millisecond}, func(b []byte) error {
-			raws = append(raws, append([]byte(nil), b...))
-			return nil
-		})
-		events := h.normalize("Okta.SystemLog", raws...)
-		for i := 0; i < len(events); i += 500 {
-			h.appendEvents(events[i:min(i+500, len(events))])
-		}
-		h.run()
-		h.waitRead()
-		h.lake.Flush(context.Background())
-		h.waitOffset()
-		h.stopRun()
+		h.flushOnce(tc.n)
 		if st := h.lake.Stats(); st.Rows != int64(tc.n) || st.Files != tc.files || st.Flushes != 1 {
 			t.Errorf("%d events: %d rows in %d files, %d flushes; want %d files in one flush", tc.n, st.Rows, st.Files, st.Flushes, tc.files)
 		}
@@ -821,6 +817,42 @@ func TestWriterMemorySettings(t *testing.T) {
 		if err := conn.QueryRowContext(context.Background(), "SELECT value FROM duckdb_settings() WHERE name = ?", name).Scan(&got); err != nil || got != v {
 			t.Errorf("%s = %q (%v), want %q", name, got, err, v)
 		}
+	}
+}
+
+// TestFlushBesideAMerge checks that the writer's DuckDB takes two writes at
+// once: a flush goes on while a merge holds one slot, and waits while both
+// are taken.
+func TestFlushBesideAMerge(t *testing.T) {
+	h := newStoreHarness(t, Options{FlushInterval: time.Hour})
+	h.appendEvents(h.oktaEvents(100, 5, time.Second))
+	h.run()
+	defer h.stopRun()
+	h.waitRead()
+	h.lake.duckSlots <- struct{}{} // a merge runs
+	beside, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	if err := h.lake.Flush(beside); err != nil {
+		t.Fatalf("a flush beside a merge: %v", err)
+	}
+	if st := h.lake.Stats(); st.Rows != 100 {
+		t.Fatalf("%d rows in the lake, want 100", st.Rows)
+	}
+	h.lake.duckSlots <- struct{}{} // and another write
+	h.appendEvents(h.oktaEvents(50, 6, time.Second))
+	h.waitRead()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.lake.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a flush with both slots taken: %v, want it to wait", err)
+	}
+	<-h.lake.duckSlots
+	<-h.lake.duckSlots
+	if err := h.lake.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.lake.Stats(); st.Rows != 150 || st.Buffered != 0 {
+		t.Errorf("%d rows in the lake and %d buffered, want 150 and 0", st.Rows, st.Buffered)
 	}
 }
 
