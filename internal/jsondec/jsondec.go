@@ -290,8 +290,9 @@ type Selection struct {
 }
 
 type selected struct {
-	key []byte
-	sel *Selection
+	key   []byte
+	ascii bool
+	sel   *Selection
 }
 
 // everything is a whole selection, shared.
@@ -318,7 +319,7 @@ func (s *Selection) Member(key string) *Selection {
 			return m.sel
 		}
 	}
-	m := selected{key: []byte(key), sel: &Selection{}}
+	m := selected{key: []byte(key), ascii: isASCII(key), sel: &Selection{}}
 	s.members = append(s.members, m)
 	return m.sel
 }
@@ -336,10 +337,15 @@ func (s *Selection) Add(o *Selection) {
 	}
 }
 
-// pick returns the selection of the member with key, or nil.
-func (s *Selection) pick(key []byte) *Selection {
+// pick returns the selection of the member with key, or nil. ascii says
+// that key is ASCII: then only keys of its length can equal it, even
+// case-insensitively.
+func (s *Selection) pick(key []byte, ascii bool) *Selection {
 	var found *Selection
 	for _, m := range s.members {
+		if ascii && m.ascii && len(m.key) != len(key) {
+			continue
+		}
 		if bytes.EqualFold(key, m.key) {
 			if found != nil {
 				return everything // picked by several keys: keep it whole
@@ -364,7 +370,8 @@ func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any,
 	var err error
 	member := func(rawKey, val []byte) bool {
 		key := rawKey[1 : len(rawKey)-1]
-		if !plainASCII(key) {
+		ascii := plainASCII(key)
+		if !ascii {
 			d := decoder{data: rawKey, text: string(rawKey)}
 			s, _, e := d.str(0)
 			if e != nil {
@@ -372,8 +379,9 @@ func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any,
 				return false
 			}
 			key = []byte(s)
+			ascii = isASCII(s)
 		}
-		sub := sel.pick(key)
+		sub := sel.pick(key, ascii)
 		if sub == nil {
 			return true
 		}
@@ -402,6 +410,16 @@ func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any,
 		return nil, fmt.Errorf("%w: not a JSON object", errSyntax)
 	}
 	return m, nil
+}
+
+// isASCII reports whether s holds only ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // plainASCII reports whether a string body holds only printable ASCII and

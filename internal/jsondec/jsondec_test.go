@@ -83,7 +83,7 @@ var testSelection = func() *Selection {
 func project(v map[string]any, sel *Selection) map[string]any {
 	out := map[string]any{}
 	for k, x := range v {
-		sub := sel.pick([]byte(k))
+		sub := sel.pick([]byte(k), isASCII(k))
 		if sub == nil {
 			continue
 		}
@@ -128,13 +128,40 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { check(t, data, nil) })
 }
 
+// oktaSimpleReads is what the Okta pack written as simple detections
+// (internal/benchdata/okta_simple) reads of an event: the selection the
+// engine decodes admitted events with.
+var oktaSimpleReads = func() *Selection {
+	s := &Selection{}
+	for _, path := range [][]string{
+		{"eventType"}, {"outcome", "result"}, {"outcome", "reason"}, {"actor", "alternateId"},
+		{"client", "ipAddress"}, {"client", "geographicalContext", "country"}, {"target"},
+		{"debugContext", "debugData", "threatSuspected"}, {"debugContext", "debugData", "privilegeGranted"},
+		{"debugContext", "debugData", "requestUri"}, {"authenticationContext", "externalSessionId"},
+		{"authenticationContext", "credentialType"}, {"securityContext", "asOrg"},
+	} {
+		sel := s
+		for _, k := range path {
+			sel = sel.Member(k)
+		}
+		sel.SetWhole()
+	}
+	return s
+}()
+
+// BenchmarkDecode decodes normalized Okta events whole, as the engine
+// decodes them for the Okta pack's simple detections (oktaSimpleReads,
+// with the normalizer's key offsets), and with encoding/json (the
+// baseline).
 func BenchmarkDecode(b *testing.B) {
 	var events [][]byte
+	var members [][]uint32 // the normalizer's offsets of the top-level keys
 	norm := logtypes.NewRegistry().NewNormalizer()
 	gen.Okta(gen.OktaOptions{Count: 2000, Seed: 4}, func(raw []byte) error {
 		ev, err := norm.Normalize("Okta.SystemLog", raw, logtypes.Meta{})
 		if err == nil {
 			events = append(events, ev.JSON)
+			members = append(members, norm.AppendMembers(nil))
 		}
 		return err
 	})
@@ -144,16 +171,21 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	for _, tc := range []struct {
 		name   string
-		decode func([]byte) bool
+		decode func(d []byte, offs []uint32) bool
 	}{
-		{"jsondec", func(d []byte) bool { _, err := Decode(d); return err == nil }},
-		{"baseline=encoding/json", func(d []byte) bool { _, ok := reference(d); return ok }},
+		{"jsondec", func(d []byte, _ []uint32) bool { _, err := Decode(d); return err == nil }},
+		{"jsondec,selected", func(d []byte, offs []uint32) bool {
+			_, err := DecodeSelected(d, offs, oktaSimpleReads)
+			return err == nil
+		}},
+		{"baseline=encoding/json", func(d []byte, _ []uint32) bool { _, ok := reference(d); return ok }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(size / len(events)))
 			i := 0
 			for b.Loop() {
-				if !tc.decode(events[i%len(events)]) {
+				k := i % len(events)
+				if !tc.decode(events[k], members[k]) {
 					b.Fatal("decode failed")
 				}
 				i++
