@@ -358,10 +358,11 @@ func (s *Selection) pick(key []byte, ascii bool) *Selection {
 
 // DecodeSelected decodes what sel picks of the JSON object data (all of it
 // when sel is nil): on a valid object it gives what Decode gives, less the
-// members sel does not pick (at every level it selects). Those are skipped, not decoded or
-// checked, and the bytes after the object are not read. offs, when not
-// nil, are the offsets of the object's top-level keys (as the normalizer
-// records them), which spare scanning the skipped values.
+// members sel does not pick (at every level it selects). Those are
+// skipped, not decoded or checked, and the bytes after the object are not
+// read. offs, when not nil, are the offsets of the object's top-level keys
+// (as the normalizer records them), which spare scanning the skipped
+// values.
 func DecodeSelected(data []byte, offs []uint32, sel *Selection) (map[string]any, error) {
 	if sel == nil || sel.whole {
 		return Decode(data)

@@ -3,10 +3,11 @@ package match
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/prowl-siem/prowl/internal/jsondec"
 	"iter"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/prowl-siem/prowl/internal/jsondec"
 )
 
 // AlertSpec holds the alert keys of a simple detection, as decoded from YAML.

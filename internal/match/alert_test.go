@@ -17,8 +17,11 @@ func TestAlertEvaluate(t *testing.T) {
 		}
 		for _, useNumber := range []bool{false, true} {
 			got := a.Evaluate(parseEvent(t, event, useNumber))
-			if only := a.Evaluate(selected(t, event, a.Reads())); useNumber && !reflect.DeepEqual(only, got) {
-				t.Errorf("spec %+v: %+v on the members it reads, %+v on the event", spec, only, got)
+			// jsondec decodes numbers as encoding/json does with UseNumber.
+			if useNumber {
+				if only := a.Evaluate(selected(t, event, a.Reads())); !reflect.DeepEqual(only, got) {
+					t.Errorf("spec %+v: %+v on what it reads of the event, %+v on the whole event", spec, only, got)
+				}
 			}
 			if want.Context == nil {
 				want.Context = map[string]any{}

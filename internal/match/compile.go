@@ -2,10 +2,10 @@ package match
 
 import (
 	"fmt"
-	"github.com/prowl-siem/prowl/internal/jsondec"
 	"strconv"
 	"strings"
 
+	"github.com/prowl-siem/prowl/internal/jsondec"
 	"github.com/prowl-siem/prowl/internal/prefilter"
 )
 

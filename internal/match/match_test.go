@@ -51,8 +51,7 @@ func checkMatch(t *testing.T, compile func(any) (*Matcher, error), expr, event s
 		return
 	}
 	for _, useNumber := range []bool{false, true} {
-		ev := parseEvent(t, event, useNumber)
-		if got := m.Match(ev); got != want {
+		if got := m.Match(parseEvent(t, event, useNumber)); got != want {
 			t.Errorf("expr %s\nevent %s (UseNumber=%v): got %v, want %v", expr, event, useNumber, got, want)
 		}
 	}
