@@ -70,27 +70,22 @@ func Ingest(ctx context.Context, dir string, raw [][]byte, opts IngestOptions) (
 	writeAhead := func(ctx context.Context) (last wal.Offset, err error) {
 		norm := opts.Registry.NewNormalizer()
 		rec := &batchrec.Record{SourceID: opts.Meta.SourceID}
-		var buf, arena []byte // a record's events are normalized into arena
-		var members []uint32
-		free, used := arena, 0
+		var buf []byte
+		var mem logtypes.BatchMemory // a record's events are normalized into it
 		for i, r := range raw {
-			var ev logtypes.Event
-			var err error
-			if ev, free, members, err = norm.AppendEvent(free, members, opts.LogType, r, opts.Meta); err != nil {
+			ev, err := mem.Append(norm, opts.LogType, r, opts.Meta)
+			if err != nil {
 				return 0, err
 			}
-			used += len(ev.JSON)
 			rec.Events = append(rec.Events, ev)
 			if len(rec.Events) == opts.BatchSize || i == len(raw)-1 {
 				buf = batchrec.Encode(buf[:0], rec)
 				if last, err = log.Append(ctx, [][]byte{buf}); err != nil {
 					return 0, err
 				}
-				// Encode copied the events: arena serves the next record.
-				if cap(arena) < used {
-					arena = make([]byte, 0, used+used/4)
-				}
-				rec.Events, members, free, used = rec.Events[:0], members[:0], arena, 0
+				// Encode copied the events: mem serves the next record.
+				mem.Reset()
+				rec.Events = rec.Events[:0]
 			}
 		}
 		return last, nil

@@ -860,3 +860,42 @@ func TestAppendEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchMemory checks that a batch's events keep their memory until
+// Reset, that a rejected record leaves the batch alone, and that the next
+// batch reuses the arena, grown to the size of the one before.
+func TestBatchMemory(t *testing.T) {
+	n := NewRegistry().NewNormalizer()
+	raw := readTestdata(t, "github_hook_create.json")
+	var m BatchMemory
+	var first []Event
+	var want []string
+	size := 0
+	for range 3 {
+		ev, err := m.Append(n, "GitHub.Audit", raw, Meta{ParseTime: testParseTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, want = append(first, ev), append(want, string(ev.JSON))
+		size += len(ev.JSON)
+		if _, err := m.Append(n, "GitHub.Audit", []byte(`[]`), Meta{}); err == nil {
+			t.Fatal("a JSON array normalized as an event")
+		}
+	}
+	for i, ev := range first {
+		if string(ev.JSON) != want[i] || len(ev.Members) == 0 {
+			t.Errorf("event %d of the batch changed: %s", i, ev.JSON)
+		}
+	}
+	m.Reset()
+	if cap(m.arena) < size || len(m.members) != 0 {
+		t.Fatalf("after Reset the arena holds %d bytes for a batch of %d, %d offsets left", cap(m.arena), size, len(m.members))
+	}
+	ev, err := m.Append(n, "GitHub.Audit", raw, Meta{ParseTime: testParseTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &ev.JSON[0] != &m.arena[:1][0] {
+		t.Error("the next batch does not start in the arena")
+	}
+}

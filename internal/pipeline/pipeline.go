@@ -156,12 +156,9 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 	var newest time.Time
 	var size int64
 	meta := logtypes.Meta{SourceID: batch.SourceID, SourceLabel: batch.SourceLabel, ParseTime: now}
-	free, members, used := mem.arena, mem.members[:0], 0
 	for _, raw := range batch.Records {
 		size += int64(len(raw))
-		var ev logtypes.Event
-		var err error
-		ev, free, members, err = norm.AppendEvent(free, members, batch.LogType, raw, meta)
+		ev, err := mem.events.Append(norm, batch.LogType, raw, meta)
 		if err != nil {
 			q := store.Quarantined{SourceID: batch.SourceID, LogType: batch.LogType, Reason: "invalid", Detail: err.Error(),
 				Raw: append([]byte(nil), raw...), ReceivedAt: now}
@@ -175,7 +172,6 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 		if ev.Time.After(newest) {
 			newest = ev.Time
 		}
-		used += len(ev.JSON)
 		rec.Events = append(rec.Events, ev)
 	}
 	if err := p.waitForRoom(ctx); err != nil {
@@ -215,10 +211,7 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 	}
 	// The log holds a copy of the events: their memory serves the next
 	// batch, grown if this one did not fit.
-	if cap(mem.arena) < used {
-		mem.arena = make([]byte, 0, used+used/4)
-	}
-	mem.members = members[:0]
+	mem.events.Reset()
 	p.intake.Put(mem)
 	return len(rejects), nil
 }
@@ -227,9 +220,8 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 // fresh memory for each batch (a megabyte or so) costs page faults and
 // clearing.
 type intakeMem struct {
-	arena   []byte   // the events' JSON
-	members []uint32 // their key offsets
-	record  []byte   // the encoded batch record
+	events logtypes.BatchMemory
+	record []byte // the encoded batch record
 }
 
 // waitForRoom blocks while the engine is more than MaxLag records behind.
