@@ -188,13 +188,11 @@ func (l *Lake) compactOne(ctx context.Context, g compactGroup) error {
 	// keep the Parquet writer's buffers small.
 	q := fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s], union_by_name = true)) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d)",
 		strings.Join(paths, ", "), sqlString(tmp), rowGroupRows)
-	n, err := l.withDuckSlot(ctx, func() (int64, error) {
-		res, err := conn.ExecContext(ctx, q)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	})
+	var n int64
+	res, err := conn.ExecContext(ctx, q)
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return err

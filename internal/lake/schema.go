@@ -100,20 +100,6 @@ func (b *rowBuilder) row(ev *logtypes.Event) []driver.Value {
 	return b.vals
 }
 
-// fallback is the row of an event DuckDB refused: its metadata, and the
-// whole event as a JSON string in p_extra under p_unparsed.
-func (b *rowBuilder) fallback(ev *logtypes.Event) []driver.Value {
-	d := b.def
-	clear(b.vals)
-	b.vals[d.pIdx["p_log_type"]] = ev.LogType
-	b.vals[d.pIdx["p_row_id"]] = ev.RowID
-	b.vals[d.pIdx["p_event_time"]] = ev.Time.UTC()
-	b.vals[d.pIdx["p_parse_time"]] = ev.ParseTime.UTC()
-	extra := append([]byte(`{"p_unparsed":`), appendJSONString(nil, []byte(validUTF8(ev.JSON)))...)
-	b.vals[d.extra] = string(append(extra, '}'))
-	return b.vals
-}
-
 // convert converts a JSON value for column i; fits is false when it does
 // not fit the column's type. null is NULL.
 func (b *rowBuilder) convert(i int, val []byte) (v driver.Value, fits bool) {

@@ -253,22 +253,3 @@ func sqlIdent(s string) string {
 func sqlString(s string) string {
 	return `'` + strings.ReplaceAll(s, `'`, `''`) + `'`
 }
-
-// createSQL is the CREATE TABLE statement of a buffer table named tmp with
-// the layout's columns.
-func (d *tableDef) createSQL(tmp string) string {
-	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE TABLE ")
-	b.WriteString(sqlIdent(tmp))
-	b.WriteString(" (")
-	for i, c := range d.cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(sqlIdent(c.Name))
-		b.WriteByte(' ')
-		b.WriteString(c.Type)
-	}
-	b.WriteString(")")
-	return b.String()
-}

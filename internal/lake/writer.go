@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,15 +106,8 @@ type Lake struct {
 	db   *sql.DB
 	defs tableDefs
 
-	flushMu   sync.Mutex  // one flush at a time; held before commitMu
-	wconns    []*sql.Conn // the flush workers' DuckDB connections, under flushMu
-	compactMu sync.Mutex  // one compaction at a time; held before commitMu
-	// duckSlots bounds the writes that use the writer's DuckDB at once
-	// (a flush's files, a compaction's merge) to flushWorkers, so that
-	// their memory stays that of a flush, and a flush goes on (on one
-	// worker) while a long merge runs; taken after flushMu or compactMu,
-	// before commitMu.
-	duckSlots chan struct{}
+	flushMu   sync.Mutex // one flush at a time; held before commitMu
+	compactMu sync.Mutex // one compaction at a time; held before commitMu
 
 	commitMu sync.Mutex // manifest writes; held before mu
 	man      *manifest
@@ -210,7 +202,7 @@ func Open(opts Options) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lake{opts: opts, dir: dir, lock: lock, duckSlots: make(chan struct{}, flushWorkers), defs: tableDefs{reg: opts.Registry},
+	l := &Lake{opts: opts, dir: dir, lock: lock, defs: tableDefs{reg: opts.Registry},
 		pins: map[uint64]int{}, added: map[string]uint64{}, bufs: newBuffers(), kick: make(chan struct{}, 1)}
 	if err := l.open(); err != nil {
 		l.closeAll()
@@ -314,13 +306,6 @@ func (l *Lake) open() error {
 			return fmt.Errorf("lake: configuring DuckDB (%s): %w", s, err)
 		}
 	}
-	for range flushWorkers {
-		c, err := l.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("lake: %w", err)
-		}
-		l.wconns = append(l.wconns, c)
-	}
 	return nil
 }
 
@@ -409,9 +394,6 @@ func (l *Lake) Close() error {
 
 func (l *Lake) closeAll() error {
 	var errs []error
-	for _, c := range l.wconns {
-		errs = append(errs, c.Close())
-	}
 	if l.db != nil {
 		errs = append(errs, l.db.Close())
 	}
@@ -574,9 +556,6 @@ func (l *Lake) restore(old *buffers, firstAt time.Time) {
 
 // tmpPrefix starts the names of files being written; Open deletes them.
 const tmpPrefix = ".tmp-"
-
-// bufTable names the flush workers' DuckDB staging tables.
-const bufTable = "prowl_flush_buffer"
 
 // Flush writes every buffered row to Parquet now and commits the files to
 // the manifest with the log offset they cover, then records that offset in
@@ -743,11 +722,11 @@ func (l *Lake) writeFiles(ctx context.Context, bufs *buffers, from, to wal.Offse
 	defer cancel()
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := range min(flushWorkers, len(jobs)) {
+	for range min(flushWorkers, len(jobs)) {
 		wg.Go(func() {
 			for i := range next {
 				j := jobs[i]
-				size, err := l.withDuckSlot(wctx, func() (int64, error) { return l.writePartition(wctx, w, j.def, j.part, j.rel) })
+				size, err := l.writePartition(wctx, j.def, j.part, j.rel)
 				if err != nil {
 					errs[i] = fmt.Errorf("lake: writing %s: %w", j.rel, err)
 					cancel()
@@ -783,52 +762,15 @@ func (l *Lake) writeFiles(ctx context.Context, bufs *buffers, from, to wal.Offse
 	return out, cols, nil
 }
 
-// withDuckSlot runs write holding one of the writer DuckDB's slots.
-func (l *Lake) withDuckSlot(ctx context.Context, write func() (int64, error)) (int64, error) {
-	select {
-	case l.duckSlots <- struct{}{}:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	defer func() { <-l.duckSlots }()
-	return write()
-}
-
-// writePartition appends a partition's rows to the staging table, copies
-// it to a temporary Parquet file, fsyncs it and renames it into place.
-func (l *Lake) writePartition(ctx context.Context, worker int, def *tableDef, p *partBuf, rel string) (int64, error) {
-	conn := l.wconns[worker]
-	bufTable := fmt.Sprintf("%s_%d", bufTable, worker)
-	if _, err := conn.ExecContext(ctx, def.createSQL(bufTable)); err != nil {
-		return 0, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+bufTable)
-	err := conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", bufTable)
-		if err != nil {
-			return err
-		}
-		if err := appendEvents(app, def, p.events); err != nil {
-			app.Close()
-			return err
-		}
-		for _, r := range p.rows {
-			if err := app.AppendRow(r...); err != nil {
-				app.Close()
-				return err
-			}
-		}
-		return app.Close()
-	})
-	if err != nil {
-		return 0, err
-	}
+// writePartition writes a partition's rows to a temporary Parquet file,
+// fsyncs it and renames it into place.
+func (l *Lake) writePartition(ctx context.Context, def *tableDef, p *partBuf, rel string) (int64, error) {
 	path := l.abs(rel)
 	if err := mkdirDurable(filepath.Dir(path), l.opts.NoSync); err != nil {
 		return 0, err
 	}
 	tmp := filepath.Join(filepath.Dir(path), tmpPrefix+filepath.Base(path))
-	if _, err := conn.ExecContext(ctx, "COPY "+bufTable+" TO "+sqlString(tmp)+" (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE "+strconv.Itoa(rowGroupRows)+")"); err != nil {
+	if err := writeParquet(ctx, tmp, def, p.events, p.rows); err != nil {
 		os.Remove(tmp)
 		return 0, err
 	}
@@ -842,75 +784,9 @@ func (l *Lake) writePartition(ctx context.Context, worker int, def *tableDef, p 
 // lists them, the log offset is not committed).
 var testHook = func(stage string) {}
 
-// rowBatch is a run of converted rows, starting at event first.
-type rowBatch struct {
-	first int
-	rows  [][]driver.Value
-}
-
-const rowBatchSize = 512
-
 // rowGroupRows is the Parquet row group size of the lake's files, smaller
 // than DuckDB's default (122,880) so that writing a file buffers less.
 const rowGroupRows = 16384
-
-// appendEvents converts events to rows and appends them. Conversion (Go)
-// runs on its own goroutine, ahead of the appender (cgo), so the two
-// overlap on a multi-core machine.
-func appendEvents(app *duckdb.Appender, def *tableDef, events []logtypes.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	batches := make(chan *rowBatch, 4)
-	free := make(chan *rowBatch, 6)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(batches)
-		rb := newRowBuilder(def)
-		for first := 0; first < len(events); first += rowBatchSize {
-			var b *rowBatch
-			select {
-			case b = <-free:
-			default:
-				b = &rowBatch{rows: make([][]driver.Value, rowBatchSize)}
-			}
-			b.first = first
-			n := min(rowBatchSize, len(events)-first)
-			for i := 0; i < n; i++ {
-				b.rows[i] = append(b.rows[i][:0], rb.row(&events[first+i])...)
-			}
-			b.rows = b.rows[:n]
-			select {
-			case batches <- b:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	var fb *rowBuilder
-	for b := range batches {
-		for i, r := range b.rows {
-			if err := app.AppendRow(r...); err != nil {
-				// A value DuckDB refuses: keep the event whole in p_extra
-				// rather than lose it or block the lake.
-				ev := &events[b.first+i]
-				if fb == nil {
-					fb = newRowBuilder(def)
-				}
-				if err2 := app.AppendRow(fb.fallback(ev)...); err2 != nil {
-					return fmt.Errorf("event %s: %w", ev.RowID, err)
-				}
-			}
-		}
-		b.rows = b.rows[:cap(b.rows)]
-		select {
-		case free <- b:
-		default:
-		}
-	}
-	return nil
-}
 
 // install fsyncs a finished temporary file, renames it to path and fsyncs
 // the directory. It returns the file's size.
