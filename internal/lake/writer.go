@@ -81,9 +81,8 @@ type Options struct {
 	// enforces retention (defaults 1 minute and 10 minutes).
 	CompactInterval   time.Duration
 	RetentionInterval time.Duration
-	// MemoryLimit bounds the writer's DuckDB (default 512MB), which flushes
-	// and compactions share, two writes at a time; they spill to Dir/_tmp
-	// beyond it.
+	// MemoryLimit bounds the writer's DuckDB (default 512MB), which
+	// compaction's merges use; they spill to Dir/_tmp beyond it.
 	MemoryLimit string
 	// Now is the clock (default time.Now): flush delays, retention and
 	// when a partition counts as closed for compaction.

@@ -141,8 +141,8 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 
 // cursor pages through a table's rows in (p_event_time, p_row_id) order,
 // one time slice after the other, keeping one page in memory. Each page is
-// one query whose time-range macro covers only the rest of its slice, so
-// the lake opens only that slice's files.
+// two queries, its keys and then its rows, whose time-range macros cover
+// only the rest of its slice, so the lake opens only that slice's files.
 type cursor struct {
 	l        Lake
 	table    string
@@ -203,10 +203,33 @@ func (c *cursor) fetch(ctx context.Context) error {
 		keyset = "\n  AND (p_event_time > CAST(? AS TIMESTAMP) OR (p_event_time = CAST(? AS TIMESTAMP) AND p_row_id > ?))"
 		params = append(params, sqlTime(c.lastTime), sqlTime(c.lastTime), c.lastRow)
 	}
-	q := fmt.Sprintf(`SELECT %s FROM %s
-WHERE p_occurs_between('%s', '%s') AND p_event_time >= TIMESTAMP '%s' AND p_event_time < TIMESTAMP '%s'%s%s
+	// The page's keys first, then its rows: ordering whole rows (events
+	// included) made DuckDB hold every row of the slice to keep the first
+	// pageSize: for a slice of a million rule matches, 2.3 GB and 10 s a
+	// page, against 0.26 GB and 0.6 s for the keys and then the rows.
+	where := fmt.Sprintf("p_event_time >= TIMESTAMP '%s' AND p_event_time < TIMESTAMP '%s'%s%s",
+		sqlTime(sl.from), sqlTime(sl.to), andWhere(c.where), keyset)
+	keys, err := c.l.Run(ctx, lake.Request{SQL: fmt.Sprintf(`SELECT p_event_time, p_row_id FROM %s
+WHERE p_occurs_between('%s', '%s') AND %s
 ORDER BY p_event_time, p_row_id
-LIMIT %d`, c.columns, quoteIdent(c.table), sqlTime(from), sqlTime(sl.to), sqlTime(sl.from), sqlTime(sl.to), andWhere(c.where), keyset, c.pageSize)
+LIMIT %d`, quoteIdent(c.table), sqlTime(from), sqlTime(sl.to), where, c.pageSize), Params: params, Limit: c.pageSize, Timeout: c.timeout})
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", c.table, err)
+	}
+	if len(keys.Rows) == 0 {
+		c.page, c.pos = nil, 0
+		c.slice++
+		c.started = false
+		return nil
+	}
+	endTime, _ := lakeTime(keys.Rows[len(keys.Rows)-1][0])
+	endRow := str(keys.Rows[len(keys.Rows)-1][1])
+	q := fmt.Sprintf(`SELECT %s FROM %s
+WHERE p_occurs_between('%s', '%s') AND %s
+  AND p_event_time <= CAST(? AS TIMESTAMP) AND (p_event_time < CAST(? AS TIMESTAMP) OR p_row_id <= ?)
+ORDER BY p_event_time, p_row_id
+LIMIT %d`, c.columns, quoteIdent(c.table), sqlTime(from), sqlTime(endTime.Add(time.Microsecond)), where, c.pageSize)
+	params = append(params, sqlTime(endTime), sqlTime(endTime), endRow)
 	res, err := c.l.Run(ctx, lake.Request{SQL: q, Params: params, Limit: c.pageSize, Timeout: c.timeout})
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", c.table, err)
@@ -233,7 +256,7 @@ LIMIT %d`, c.columns, quoteIdent(c.table), sqlTime(from), sqlTime(sl.to), sqlTim
 		c.lastRow = str(last[c.rowIdx])
 		c.started = true
 	}
-	if len(res.Rows) < c.pageSize {
+	if len(keys.Rows) < c.pageSize && len(res.Rows) < c.pageSize || len(res.Rows) == 0 {
 		c.slice++
 		c.started = false
 	}
