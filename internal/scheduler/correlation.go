@@ -178,6 +178,13 @@ func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, a
 		run.Status, run.Error = store.RunError, err.Error()
 		return s.finish(ctx, run)
 	}
+	select {
+	case s.corrSem <- struct{}{}:
+		defer func() { <-s.corrSem }()
+	case <-ctx.Done():
+		run.Status, run.Error = runStatus(ctx.Err()), ctx.Err().Error()
+		return s.finish(ctx, run)
+	}
 	now := s.opts.Now()
 	from, to := rule.Window(now)
 	matches, truncated, err := s.readMatches(ctx, rule, from, to, s.opts.MaxMatches, timeout(d.Schedule), nil)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,5 +234,57 @@ func TestCorrelationLive(t *testing.T) {
 	res, err = sch.Replay(context.Background(), "Test.DenialsNoSignIn", day("09:00"), day("11:00"), nil)
 	if err != nil || res.AlertCount != 1 || res.Alerts[0].Dedup != "amy@example.com" {
 		t.Fatalf("absence replay: %+v, %v", res, err)
+	}
+}
+
+// overlapLake is a Lake that notes whether two correlation runs read
+// rule_matches at once: the first read waits until a second one arrives
+// or a deadline passes.
+type overlapLake struct {
+	Lake
+	first   sync.Once
+	active  atomic.Int32
+	second  chan struct{}
+	overlap atomic.Bool
+}
+
+func (l *overlapLake) Run(ctx context.Context, req lake.Request) (*lake.Result, error) {
+	if l.active.Add(1) > 1 {
+		l.overlap.Store(true)
+		select {
+		case l.second <- struct{}{}:
+		default:
+		}
+	}
+	defer l.active.Add(-1)
+	l.first.Do(func() {
+		select {
+		case <-l.second:
+		case <-time.After(2 * time.Second):
+		}
+	})
+	return l.Lake.Run(ctx, req)
+}
+
+// TestCorrelationRunsOneAtATime checks that correlation rules on one
+// schedule read their matches one after the other, even when the
+// scheduler runs several jobs at once: each run holds its window's
+// matches.
+func TestCorrelationRunsOneAtATime(t *testing.T) {
+	start := time.Date(2026, 3, 4, 10, 8, 0, 0, time.UTC)
+	w := newWorld(t, start, map[string]string{"a.yml": denialsThenSignIn, "b.yml": denialsNoSignIn})
+	w.writeMatches(ruleMatch("Test.PushDenied", "jane@example.com", start.Add(-5*time.Minute), 1),
+		ruleMatch("Test.SignIn", "jane@example.com", start.Add(-time.Minute), 2))
+	l := &overlapLake{Lake: NewLake(w.q, w.lake.Snapshot), second: make(chan struct{}, 1)}
+	runs := make(chan store.ScheduledRun, 8)
+	w.scheduler(runs, func(o *Options) { o.Lake, o.Concurrency = l, 2 })
+	w.clock.Set(start.Add(7 * time.Minute))
+	for range 2 {
+		if r := wait(t, runs); r.Kind != store.RunKindCorrelation || r.Status != store.RunOK || r.Rows != 2 {
+			t.Fatalf("run: %+v", r)
+		}
+	}
+	if l.overlap.Load() {
+		t.Error("two correlation runs read the lake at once")
 	}
 }

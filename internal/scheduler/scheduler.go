@@ -110,6 +110,11 @@ type Scheduler struct {
 	started bool
 	wake    chan struct{}
 	sem     chan struct{}
+	// corrSem lets one correlation run read and evaluate at a time: each
+	// holds its window's matches, and a window may hold a million (a few
+	// hundred MB); rules on one schedule would otherwise hold theirs at
+	// once.
+	corrSem chan struct{}
 	wg      sync.WaitGroup
 	loop    chan struct{} // closed when the loop has returned
 
@@ -174,7 +179,7 @@ func New(opts Options) *Scheduler {
 		opts.ReplayMaxEvents = 10_000_000
 	}
 	return &Scheduler{opts: opts, jobs: map[string]*job{}, wake: make(chan struct{}, 1),
-		sem: make(chan struct{}, opts.Concurrency), corrCache: map[string]*compiledCorr{},
+		sem: make(chan struct{}, opts.Concurrency), corrSem: make(chan struct{}, 1), corrCache: map[string]*compiledCorr{},
 		replaying: make(chan struct{}, 1), loop: make(chan struct{})}
 }
 
