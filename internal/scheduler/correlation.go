@@ -46,7 +46,17 @@ func (s *Scheduler) readMatches(ctx context.Context, rule *correlate.Rule, from,
 	progress func(done, total int64)) ([]correlate.Match, bool, error) {
 	d := newMatchDecoder(rule.FieldPaths())
 	var out []correlate.Match
-	truncated, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, limit, timeout, progress, func(row []any) {
+	reserve := func(done, total int64) {
+		if out == nil {
+			// The whole window at once: growing by doubling would hold the
+			// old array and the new one together.
+			out = make([]correlate.Match, 0, min(total, int64(limit)))
+		}
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	truncated, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, limit, timeout, reserve, func(row []any) {
 		out = append(out, d.decode(row))
 	})
 	if err != nil {
@@ -76,6 +86,9 @@ func (s *Scheduler) scanMatches(ctx context.Context, ruleIDs []string, from, to 
 	}
 	c := &cursor{l: s.opts.Lake, table: lake.TableRuleMatches, where: where, params: params, slices: sl, pageSize: 10_000, timeout: timeout,
 		columns: matchColumns}
+	if progress != nil {
+		progress(0, total)
+	}
 	n := 0
 	for {
 		row, err := c.next(ctx)

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 
@@ -40,10 +41,13 @@ type matchDecoder struct {
 	sel      correlate.Selection
 	text     []byte         // the event or alert context being read, copied from the row
 	interned map[string]any // strings, boxed once
+
+	fieldSets map[string]map[string]any // Fields holding only strings, by their values (shareFields)
+	fieldsKey []byte
 }
 
 func newMatchDecoder(paths []string) *matchDecoder {
-	return &matchDecoder{paths: paths, sel: correlate.Select(paths), interned: map[string]any{}}
+	return &matchDecoder{paths: paths, sel: correlate.Select(paths), interned: map[string]any{}, fieldSets: map[string]map[string]any{}}
 }
 
 // decode turns a rule_matches row (the columns of matchColumns) into a
@@ -90,8 +94,39 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 			delete(fields, p.key) // a string: lookup cannot enter it
 		}
 	}
-	m.Fields = correlate.Resolve(fields, d.paths)
+	m.Fields = d.shareFields(correlate.Resolve(fields, d.paths))
 	return m
+}
+
+// shareFields returns a map decoded before that equals f when f holds only
+// strings, the usual join keys (users, IPs): the matches of one user then
+// share one map, which is most of a match's memory. Evaluation only reads
+// Fields.
+func (d *matchDecoder) shareFields(f map[string]any) map[string]any {
+	if len(f) == 0 {
+		return f
+	}
+	d.fieldsKey = d.fieldsKey[:0]
+	for _, p := range d.paths {
+		v, ok := f[p]
+		if !ok {
+			d.fieldsKey = append(d.fieldsKey, 0)
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return f
+		}
+		d.fieldsKey = binary.AppendUvarint(append(d.fieldsKey, 1), uint64(len(s)))
+		d.fieldsKey = append(d.fieldsKey, s...)
+	}
+	if shared, ok := d.fieldSets[string(d.fieldsKey)]; ok {
+		return shared
+	}
+	if len(d.fieldSets) < maxInterned {
+		d.fieldSets[string(d.fieldsKey)] = f
+	}
+	return f
 }
 
 // object decodes the members of the JSON object s that sel selects; the

@@ -398,3 +398,36 @@ func BenchmarkMatchDecoder(b *testing.B) {
 		})
 	}
 }
+
+// TestMatchesShareFields checks that matches whose join values are the
+// same strings share one Fields map (a window may hold a million matches
+// of a few thousand users), and that other matches do not.
+func TestMatchesShareFields(t *testing.T) {
+	d := newMatchDecoder([]string{"actor.alternateId", "client.ipAddress"})
+	row := func(n int, event string) []any {
+		return []any{"R", "2026-03-04T10:00:00Z", "a", fmt.Sprint("row-", n), "", event}
+	}
+	jane1 := d.decode(row(1, `{"actor":{"alternateId":"jane"},"client":{"ipAddress":"1.2.3.4"}}`))
+	jane2 := d.decode(row(2, `{"client":{"ipAddress":"1.2.3.4"},"actor":{"alternateId":"jane","id":"x"}}`))
+	janeOther := d.decode(row(3, `{"actor":{"alternateId":"jane"},"client":{"ipAddress":"5.6.7.8"}}`))
+	janeOnly := d.decode(row(4, `{"actor":{"alternateId":"jane"}}`))
+	ipOnly := d.decode(row(5, `{"client":{"ipAddress":"jane"}}`))
+	number := d.decode(row(6, `{"actor":{"alternateId":7},"client":{"ipAddress":"1.2.3.4"}}`))
+	number2 := d.decode(row(7, `{"actor":{"alternateId":7},"client":{"ipAddress":"1.2.3.4"}}`))
+	same := func(a, b correlate.Match) bool { return reflect.ValueOf(a.Fields).Pointer() == reflect.ValueOf(b.Fields).Pointer() }
+	if !same(jane1, jane2) {
+		t.Error("two matches of jane from one IP do not share their fields")
+	}
+	for _, m := range []correlate.Match{janeOther, janeOnly, ipOnly, number} {
+		if same(jane1, m) {
+			t.Errorf("%s shares jane's fields: %v", m.RowID, m.Fields)
+		}
+	}
+	if same(number, number2) {
+		t.Error("fields holding a number are shared")
+	}
+	if !reflect.DeepEqual(jane2.Fields, map[string]any{"actor.alternateId": "jane", "client.ipAddress": "1.2.3.4"}) ||
+		!reflect.DeepEqual(ipOnly.Fields, map[string]any{"client.ipAddress": "jane"}) {
+		t.Errorf("fields: %v, %v", jane2.Fields, ipOnly.Fields)
+	}
+}
