@@ -414,7 +414,9 @@ func TestMatchesShareFields(t *testing.T) {
 	ipOnly := d.decode(row(5, `{"client":{"ipAddress":"jane"}}`))
 	number := d.decode(row(6, `{"actor":{"alternateId":7},"client":{"ipAddress":"1.2.3.4"}}`))
 	number2 := d.decode(row(7, `{"actor":{"alternateId":7},"client":{"ipAddress":"1.2.3.4"}}`))
-	same := func(a, b correlate.Match) bool { return reflect.ValueOf(a.Fields).Pointer() == reflect.ValueOf(b.Fields).Pointer() }
+	same := func(a, b correlate.Match) bool {
+		return reflect.ValueOf(a.Fields).Pointer() == reflect.ValueOf(b.Fields).Pointer()
+	}
 	if !same(jane1, jane2) {
 		t.Error("two matches of jane from one IP do not share their fields")
 	}
