@@ -8,7 +8,6 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -88,21 +87,17 @@ func columnNode(k colKind) parquet.Node {
 	return parquet.Optional(n)
 }
 
-// parquetSchemas caches the Parquet schema of each table layout.
-var parquetSchemas sync.Map // *tableDef → *parquet.Schema
-
-// parquetSchema is the Parquet schema of the table's files. Each column
-// is one leaf, so a column's index is its leaf's index.
+// parquetSchema is the Parquet schema of the table's files, made once.
+// Each column is one leaf, so a column's index is its leaf's index.
 func (d *tableDef) parquetSchema() *parquet.Schema {
-	if s, ok := parquetSchemas.Load(d); ok {
-		return s.(*parquet.Schema)
-	}
-	root := &columnsNode{}
-	for i, c := range d.cols {
-		root.fields = append(root.fields, &column{Node: columnNode(d.kinds[i]), name: c.Name})
-	}
-	s, _ := parquetSchemas.LoadOrStore(d, parquet.NewSchema(d.name, root))
-	return s.(*parquet.Schema)
+	d.pqOnce.Do(func() {
+		root := &columnsNode{}
+		for i, c := range d.cols {
+			root.fields = append(root.fields, &column{Node: columnNode(d.kinds[i]), name: c.Name})
+		}
+		d.pq = parquet.NewSchema(d.name, root)
+	})
+	return d.pq
 }
 
 // writeBatchRows is how many rows go to the Parquet writer at once.
@@ -122,14 +117,17 @@ func writeParquet(ctx context.Context, path string, def *tableDef, events []logt
 	put := func(vals []driver.Value) error {
 		i := len(batch)
 		batch = batch[:i+1]
-		batch[i] = appendRow(batch[i][:0], def, vals)
+		var err error
+		if batch[i], err = appendRow(batch[i][:0], def, vals); err != nil {
+			return err
+		}
 		if len(batch) < cap(batch) {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		_, err := w.WriteRows(batch)
+		_, err = w.WriteRows(batch)
 		batch = batch[:0]
 		return err
 	}
@@ -164,7 +162,7 @@ func writeParquet(ctx context.Context, path string, def *tableDef, events []logt
 // value per column, or one per element of a list. Values alias vals'
 // strings and bytes. Text that is not valid UTF-8, which DuckDB's VARCHAR
 // cannot hold, is stored with each invalid byte written \xNN.
-func appendRow(row parquet.Row, def *tableDef, vals []driver.Value) parquet.Row {
+func appendRow(row parquet.Row, def *tableDef, vals []driver.Value) (parquet.Row, error) {
 	for i, v := range vals {
 		var pv parquet.Value
 		switch v := v.(type) {
@@ -192,13 +190,12 @@ func appendRow(row parquet.Row, def *tableDef, vals []driver.Value) parquet.Row 
 				row = append(row, textValue(s).Level(min(j, 1), 2, i))
 			}
 			continue
-		default:
-			// The row builders make only the types above.
-			panic(fmt.Sprintf("lake: column %s: unexpected value type %T", def.cols[i].Name, v))
+		default: // the row builders make only the types above
+			return row, fmt.Errorf("column %s: unexpected value type %T", def.cols[i].Name, v)
 		}
 		row = append(row, pv.Level(0, 1, i))
 	}
-	return row
+	return row, nil
 }
 
 func textValue(s string) parquet.Value {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/prowl-siem/prowl/internal/logtypes"
 )
 
@@ -56,6 +58,9 @@ type tableDef struct {
 	extra   int                          // p_extra
 	meta    []bool                       // columns set from the event's metadata, not its JSON
 	fixed   bool                         // a fixed table (rule_matches, …)
+
+	pqOnce sync.Once
+	pq     *parquet.Schema // parquetSchema
 }
 
 // The standard columns of every log-type table, after the schema's fields.

@@ -62,32 +62,37 @@ func str(v any) string {
 type span struct{ from, to time.Time }
 
 // timeSlices splits [from, to) of a table into ranges that each hold about
-// target rows (at least one minute), from the table's row count per
-// minute, skipping empty minutes. It returns them with the total row
-// count. Slices of about target rows keep the work of each page's query to
-// its slice: with hour slices, a window of a million rule matches in one
-// hour had each of its hundred pages order the keys of all of them.
+// target rows (at least one minute, or one hour over more than 30 days),
+// from the table's row count per minute (hour), skipping empty ones. It
+// returns them with the total row count. Slices of about target rows keep
+// the work of each page's query to its slice: with hour slices, a window
+// of a million rule matches in one hour had each of its hundred pages
+// order the keys of all of them.
 func timeSlices(ctx context.Context, l Lake, table, where string, params []any, from, to time.Time, target int, timeout time.Duration) ([]span, int64, error) {
-	q := fmt.Sprintf(`SELECT date_trunc('minute', p_event_time) AS m, count(*) AS n FROM %s
+	unit, step := "minute", time.Minute
+	if to.Sub(from) > 30*24*time.Hour {
+		unit, step = "hour", time.Hour // fewer count rows for a long replay
+	}
+	q := fmt.Sprintf(`SELECT date_trunc('%s', p_event_time) AS m, count(*) AS n FROM %s
 WHERE p_occurs_between('%s', '%s') AND p_event_time < TIMESTAMP '%s'%s
-GROUP BY 1 ORDER BY 1`, quoteIdent(table), sqlTime(from), sqlTime(to), sqlTime(to), andWhere(where))
+GROUP BY 1 ORDER BY 1`, unit, quoteIdent(table), sqlTime(from), sqlTime(to), sqlTime(to), andWhere(where))
 	res, err := l.Run(ctx, lake.Request{SQL: q, Params: params, Timeout: timeout, Limit: 1 << 30})
 	if err != nil {
 		return nil, 0, err
 	}
 	if res.Truncated {
-		return nil, 0, fmt.Errorf("%s: too many minutes to replay at once", table)
+		return nil, 0, fmt.Errorf("%s: too many %ss to replay at once", table, unit)
 	}
 	var out []span
 	var total, acc int64
 	for _, row := range res.Rows {
 		m, ok := lakeTime(row[0])
 		if !ok {
-			return nil, 0, fmt.Errorf("%s: unexpected minute %v", table, row[0])
+			return nil, 0, fmt.Errorf("%s: unexpected %s %v", table, unit, row[0])
 		}
 		n := toInt64(row[1])
 		total += n
-		start, end := maxTime(m, from), minTime(m.Add(time.Minute), to)
+		start, end := maxTime(m, from), minTime(m.Add(step), to)
 		if len(out) > 0 && acc+n <= int64(target) && !out[len(out)-1].to.Before(m) {
 			out[len(out)-1].to = end
 			acc += n

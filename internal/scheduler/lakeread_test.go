@@ -36,8 +36,10 @@ func TestCursorPages(t *testing.T) {
 	l := NewLake(w.q, w.lake.Snapshot)
 	ctx := context.Background()
 	where, params := "p_rule_id = ?", []any{"R"}
-	for _, pageSize := range []int{1, 4, 10, 100} {
-		sl, total, err := timeSlices(ctx, l, lake.TableRuleMatches, where, params, start, start.Add(4*time.Hour), 20, time.Minute)
+	for i, pageSize := range []int{1, 4, 10, 100} {
+		// Minute counts, and hour counts over more than 30 days.
+		span := []time.Duration{4 * time.Hour, 40 * 24 * time.Hour}[i%2]
+		sl, total, err := timeSlices(ctx, l, lake.TableRuleMatches, where, params, start, start.Add(span), 20, time.Minute)
 		if err != nil || total != int64(len(want)) || len(sl) < 2 {
 			t.Fatalf("timeSlices: %d slices, %d rows, %v", len(sl), total, err)
 		}
