@@ -216,9 +216,8 @@ func (p *Pipeline) IngestCounted(ctx context.Context, batch sources.Batch) (quar
 	return len(rejects), nil
 }
 
-// intakeMem is the memory Ingest normalizes and encodes a batch in, pooled:
-// fresh memory for each batch (a megabyte or so) costs page faults and
-// clearing.
+// intakeMem is the memory Ingest normalizes and encodes a batch in, pooled
+// (see logtypes.BatchMemory).
 type intakeMem struct {
 	events logtypes.BatchMemory
 	record []byte // the encoded batch record

@@ -225,8 +225,7 @@ LIMIT %d`, quoteIdent(c.table), sqlTime(from), sqlTime(sl.to), where, c.pageSize
 	}
 	if len(keys.Rows) == 0 {
 		c.page, c.pos = nil, 0
-		c.slice++
-		c.started = false
+		c.nextSlice()
 		return nil
 	}
 	endTime, _ := lakeTime(keys.Rows[len(keys.Rows)-1][0])
@@ -264,11 +263,13 @@ LIMIT %d`, c.columns, quoteIdent(c.table), sqlTime(from), sqlTime(endTime.Add(ti
 		c.started = true
 	}
 	if len(keys.Rows) < c.pageSize && len(res.Rows) < c.pageSize || len(res.Rows) == 0 {
-		c.slice++
-		c.started = false
+		c.nextSlice()
 	}
 	return nil
 }
+
+// nextSlice moves the cursor to the start of the next slice.
+func (c *cursor) nextSlice() { c.slice, c.started = c.slice+1, false }
 
 // key is a row's position in the merge order.
 func (c *cursor) key(row []any) (time.Time, string) {
