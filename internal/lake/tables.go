@@ -201,11 +201,19 @@ var ruleMatchColumns = []Column{
 	{"event", typeVarchar},
 }
 
+// correlationColumns follow ruleMatchColumns in rule_matches (RuleMatch's
+// CorrelationPaths and CorrelationFields).
+var correlationColumns = []Column{
+	{"p_correlation_paths", typeList},
+	{"p_correlation_fields", typeVarchar},
+}
+
 // The fixed tables, partitioned by p_event_time (rule tables) or
 // received_at (quarantine).
 var (
-	ruleMatchesTable = fixedTable(TableRuleMatches, "p_event_time", ruleMatchColumns)
-	ruleErrorsTable  = fixedTable(TableRuleErrors, "p_event_time",
+	ruleMatchesTable = fixedTable(TableRuleMatches, "p_event_time",
+		append(append([]Column(nil), ruleMatchColumns...), correlationColumns...))
+	ruleErrorsTable = fixedTable(TableRuleErrors, "p_event_time",
 		append(append([]Column(nil), ruleMatchColumns...), Column{"p_rule_error", typeVarchar}))
 	quarantineTable = fixedTable(TableQuarantine, "received_at", []Column{
 		{"p_source_id", typeVarchar},

@@ -1087,6 +1087,14 @@ type RuleMatch struct {
 	AlertCreationTime time.Time
 	// Event is the matched event, normalized (JSON text).
 	Event json.RawMessage
+	// CorrelationPaths are the join fields of the correlation rules that
+	// read RuleID's matches, when it was written (p_correlation_paths),
+	// and CorrelationFields a JSON object of the values they resolve to in
+	// the match (p_correlation_fields; a path that resolves to nothing has
+	// no member). A correlation run whose paths they cover reads them
+	// instead of the event. Both are stored only in rule_matches.
+	CorrelationPaths  []string
+	CorrelationFields json.RawMessage
 }
 
 // RuleError is a rule that raised an error on an event (rule_errors).
@@ -1112,7 +1120,12 @@ type Quarantined struct {
 func (l *Lake) WriteRuleMatches(ctx context.Context, ms []RuleMatch) error {
 	rows := make([][]driver.Value, len(ms))
 	for i := range ms {
-		rows[i] = l.matchRow(&ms[i], nil)
+		m := &ms[i]
+		var paths driver.Value
+		if m.CorrelationPaths != nil {
+			paths = listValue(m.CorrelationPaths)
+		}
+		rows[i] = append(l.matchRow(m), paths, jsonRaw(m.CorrelationFields))
 	}
 	return l.addRows(ruleMatchesTable, rows)
 }
@@ -1122,7 +1135,7 @@ func (l *Lake) WriteRuleMatches(ctx context.Context, ms []RuleMatch) error {
 func (l *Lake) WriteRuleErrors(ctx context.Context, es []RuleError) error {
 	rows := make([][]driver.Value, len(es))
 	for i := range es {
-		rows[i] = l.matchRow(&es[i].RuleMatch, &es[i].Error)
+		rows[i] = append(l.matchRow(&es[i].RuleMatch), nullable(es[i].Error))
 	}
 	return l.addRows(ruleErrorsTable, rows)
 }
@@ -1142,17 +1155,14 @@ func (l *Lake) WriteQuarantine(ctx context.Context, qs []Quarantined) error {
 	return l.addRows(quarantineTable, rows)
 }
 
-func (l *Lake) matchRow(m *RuleMatch, ruleErr *string) []driver.Value {
+// matchRow is the row of ruleMatchColumns for m.
+func (l *Lake) matchRow(m *RuleMatch) []driver.Value {
 	at := m.EventTime
 	if at.IsZero() {
 		at = m.AlertCreationTime
 	}
 	if at.IsZero() {
 		at = l.opts.Now()
-	}
-	tags := make([]any, len(m.Tags))
-	for i, t := range m.Tags {
-		tags[i] = t
 	}
 	var reports driver.Value
 	if m.Reports != nil {
@@ -1163,12 +1173,17 @@ func (l *Lake) matchRow(m *RuleMatch, ruleErr *string) []driver.Value {
 	if !m.AlertCreationTime.IsZero() {
 		created = m.AlertCreationTime.UTC()
 	}
-	row := []driver.Value{nullable(m.RowID), nullable(m.LogType), at.UTC(), nullable(m.AlertID), nullable(m.RuleID),
-		nullable(m.Severity), tags, jsonText(m.Reports == nil, reports), jsonRaw(m.AlertContext), created, jsonRaw(m.Event)}
-	if ruleErr != nil {
-		row = append(row, nullable(*ruleErr))
+	return []driver.Value{nullable(m.RowID), nullable(m.LogType), at.UTC(), nullable(m.AlertID), nullable(m.RuleID),
+		nullable(m.Severity), listValue(m.Tags), jsonText(m.Reports == nil, reports), jsonRaw(m.AlertContext), created, jsonRaw(m.Event)}
+}
+
+// listValue is a VARCHAR[] row value.
+func listValue(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
-	return row
+	return out
 }
 
 func jsonText(null bool, v driver.Value) driver.Value {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prowl-siem/prowl/internal/alerts"
@@ -23,16 +24,28 @@ type compiledCorr struct {
 	err     error
 }
 
-// compiled returns d compiled, from a cache keyed by its version.
-func (s *Scheduler) compiled(d *analysis.Detection) (*correlate.Rule, error) {
-	version := s.opts.Engine.Version(d.ID)
-	s.corrMu.Lock()
-	defer s.corrMu.Unlock()
-	if c := s.corrCache[d.ID]; c != nil && c.spec == d && c.version == version {
-		return c.rule, c.err
+// corrRules compiles the engine's correlation rules, caching each by its
+// loaded version.
+type corrRules struct {
+	engine Engine
+	mu     sync.Mutex
+	cache  map[string]*compiledCorr
+}
+
+func newCorrRules(e Engine) *corrRules {
+	return &corrRules{engine: e, cache: map[string]*compiledCorr{}}
+}
+
+// compiled returns d compiled.
+func (c *corrRules) compiled(d *analysis.Detection) (*correlate.Rule, error) {
+	version := c.engine.Version(d.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cc := c.cache[d.ID]; cc != nil && cc.spec == d && cc.version == version {
+		return cc.rule, cc.err
 	}
 	r, err := correlate.Compile(d)
-	s.corrCache[d.ID] = &compiledCorr{version: version, spec: d, rule: r, err: err}
+	c.cache[d.ID] = &compiledCorr{version: version, spec: d, rule: r, err: err}
 	return r, err
 }
 
@@ -40,11 +53,26 @@ func (s *Scheduler) compiled(d *analysis.Detection) (*correlate.Rule, error) {
 // [from, to], from the lake's rule_matches table, oldest first. Each
 // match's Fields hold only the part of its event that the rule's
 // FieldPaths reach (see matchDecoder): a window may hold a million
-// matches. Neither the event nor its log type is kept; matchEvents reads
-// them back for the few matches that need them.
+// matches. When every match in the window was written with those values
+// (p_correlation_fields, see CorrelationFields) it reads them instead of
+// the events, a few bytes a match instead of kilobytes. Neither the event
+// nor its log type is kept; matchEvents reads them back for the few
+// matches that need them.
 func (s *Scheduler) readMatches(ctx context.Context, rule *correlate.Rule, from, to time.Time, limit int, timeout time.Duration,
 	progress func(done, total int64)) ([]correlate.Match, bool, error) {
+	if len(rule.RuleIDs()) == 0 || !s.opts.Lake.HasTable(lake.TableRuleMatches) {
+		return nil, false, nil
+	}
+	r := newMatchRange(rule.RuleIDs(), from, to)
 	d := newMatchDecoder(rule.FieldPaths())
+	columns := keyColumns
+	if len(d.paths) > 0 {
+		d.stored = s.storedCover(ctx, r, d.paths, timeout)
+		columns = eventColumns
+		if d.stored {
+			columns = storedColumns
+		}
+	}
 	var out []correlate.Match
 	reserve := func(done, total int64) {
 		if out == nil {
@@ -56,7 +84,7 @@ func (s *Scheduler) readMatches(ctx context.Context, rule *correlate.Rule, from,
 			progress(done, total)
 		}
 	}
-	truncated, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, limit, timeout, reserve, func(row []any) {
+	truncated, err := s.scanMatches(ctx, r, columns, limit, timeout, reserve, func(row []any) {
 		out = append(out, d.decode(row))
 	})
 	if err != nil {
@@ -65,27 +93,39 @@ func (s *Scheduler) readMatches(ctx context.Context, rule *correlate.Rule, from,
 	return out, truncated, nil
 }
 
-// scanMatches passes the rows (the columns of matchColumns) of the rule
-// matches of ruleIDs with event times in [from, to] to add, oldest first,
-// up to limit of them; truncated says that more follow. Each row is valid
-// only during the call.
-func (s *Scheduler) scanMatches(ctx context.Context, ruleIDs []string, from, to time.Time, limit int, timeout time.Duration,
+// matchRange selects the rule matches of some rules with event times in
+// [from, end).
+type matchRange struct {
+	where     string // p_rule_id IN (?, …)
+	params    []any
+	from, end time.Time
+}
+
+// newMatchRange selects the matches of ruleIDs with event times in
+// [from, to].
+func newMatchRange(ruleIDs []string, from, to time.Time) matchRange {
+	r := matchRange{where: "p_rule_id IN (" + placeholders(len(ruleIDs)) + ")", from: from, end: to.Add(time.Microsecond)}
+	for _, id := range ruleIDs {
+		r.params = append(r.params, id)
+	}
+	return r
+}
+
+// placeholders is n comma-separated parameter markers.
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// scanMatches passes the rows (the given columns of rule_matches) of the
+// matches in r to add, oldest first, up to limit of them; truncated says
+// that more follow. Each row is valid only during the call. The table must
+// exist.
+func (s *Scheduler) scanMatches(ctx context.Context, r matchRange, columns string, limit int, timeout time.Duration,
 	progress func(done, total int64), add func(row []any)) (truncated bool, err error) {
-	if len(ruleIDs) == 0 || !s.opts.Lake.HasTable(lake.TableRuleMatches) {
-		return false, nil
-	}
-	where := "p_rule_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ruleIDs)), ", ") + ")"
-	params := make([]any, len(ruleIDs))
-	for i, id := range ruleIDs {
-		params[i] = id
-	}
-	end := to.Add(time.Microsecond) // [from, to] inclusive
-	sl, total, err := timeSlices(ctx, s.opts.Lake, lake.TableRuleMatches, where, params, from, end, 20_000, timeout)
+	sl, total, err := timeSlices(ctx, s.opts.Lake, lake.TableRuleMatches, r.where, r.params, r.from, r.end, 20_000, timeout)
 	if err != nil {
 		return false, err
 	}
-	c := &cursor{l: s.opts.Lake, table: lake.TableRuleMatches, where: where, params: params, slices: sl, pageSize: 10_000, timeout: timeout,
-		columns: matchColumns}
+	c := &cursor{l: s.opts.Lake, table: lake.TableRuleMatches, where: r.where, params: r.params, slices: sl, pageSize: 10_000, timeout: timeout,
+		columns: columns}
 	if progress != nil {
 		progress(0, total)
 	}
@@ -110,6 +150,25 @@ func (s *Scheduler) scanMatches(ctx context.Context, ruleIDs []string, from, to 
 			progress(int64(n), max(total, int64(n)))
 		}
 	}
+}
+
+// storedCover reports whether every match in r was written with the
+// values of paths (its p_correlation_paths holds them all), so that a run
+// can read those instead of the events. It is false when some were not
+// (written before a correlation rule joined on those paths, or before the
+// lake had the columns), and when the query fails: files from before the
+// columns do not have them.
+func (s *Scheduler) storedCover(ctx context.Context, r matchRange, paths []string, timeout time.Duration) bool {
+	q := fmt.Sprintf(`SELECT count(*) FROM %s
+WHERE p_occurs_between('%s', '%s') AND p_event_time < TIMESTAMP '%s'%s
+  AND NOT coalesce(list_has_all(p_correlation_paths, [%s]), false)`, quoteIdent(lake.TableRuleMatches),
+		sqlTime(r.from), sqlTime(r.end), sqlTime(r.end), andWhere(r.where), placeholders(len(paths)))
+	args := slices.Clone(r.params)
+	for _, p := range paths {
+		args = append(args, p)
+	}
+	res, err := s.opts.Lake.Run(ctx, lake.Request{SQL: q, Params: args, Timeout: timeout, Limit: 1})
+	return err == nil && len(res.Rows) == 1 && toInt64(res.Rows[0][0]) == 0
 }
 
 // matchEvent is the log type and event of a rule match.
@@ -186,7 +245,7 @@ func matchKey(m *correlate.Match) string { return "m:" + m.AlertID + "/" + m.Row
 // can reach them, so a restart does not alert again either.
 func (s *Scheduler) runCorrelation(ctx context.Context, d *analysis.Detection, at time.Time, trigger string) store.ScheduledRun {
 	run := s.record(ctx, store.RunKindCorrelation, d.ID, trigger, at)
-	rule, err := s.compiled(d)
+	rule, err := s.corr.compiled(d)
 	if err != nil {
 		run.Status, run.Error = store.RunError, err.Error()
 		return s.finish(ctx, run)

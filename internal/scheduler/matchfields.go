@@ -10,8 +10,15 @@ import (
 	"github.com/prowl-siem/prowl/internal/jsonscan"
 )
 
-// The columns readMatches selects from rule_matches, and their positions.
-const matchColumns = "p_rule_id, p_event_time, p_alert_id, p_row_id, p_alert_context, event"
+// The columns readMatches selects from rule_matches: a match's keys, then
+// either its alert context and event (eventColumns) or the values its
+// correlation rules join on, as written with it (storedColumns; see
+// CorrelationFields); and their positions.
+const (
+	keyColumns    = "p_rule_id, p_event_time, p_alert_id, p_row_id"
+	eventColumns  = keyColumns + ", p_alert_context, event"
+	storedColumns = keyColumns + ", p_correlation_fields"
+)
 
 const (
 	colRuleID = iota
@@ -20,6 +27,7 @@ const (
 	colRowID
 	colAlertContext
 	colEvent
+	colStored = colAlertContext // p_correlation_fields in storedColumns
 )
 
 // maxInterned bounds the strings a matchDecoder shares between matches.
@@ -30,33 +38,39 @@ const maxInterned = 1 << 16
 // members of the event and of p_alert_context that lookups of the paths
 // can reach (their correlate.Selection), with internal/jsondec (which
 // gives encoding/json's values, with UseNumber); the rest is skipped, not
-// decoded. The scanning is internal/jsonscan's, on a copy of the row's
-// text in a buffer reused from row to row (DuckDB gives strings; the copy
-// costs less than the scan). Nothing it returns shares memory with the row
-// or the buffer, so the page of whole events the rows came in is freed
-// once read. Rule and alert IDs, keys and strings without escapes are
-// shared between matches (up to maxInterned of them).
+// decoded. When stored is set it reads the rows of storedColumns instead,
+// whose p_correlation_fields hold those values already, keyed by path.
+// The scanning is internal/jsonscan's, on a copy of the row's text in a
+// buffer reused from row to row (DuckDB gives strings; the copy costs less
+// than the scan). Nothing it returns shares memory with the row or the
+// buffer, so the page the rows came in is freed once read. Rule and alert
+// IDs, keys and strings without escapes are shared between matches (up to
+// maxInterned of them).
 type matchDecoder struct {
 	paths    []string
 	sel      correlate.Selection
-	text     []byte         // the event or alert context being read, copied from the row
-	interned map[string]any // strings, boxed once
+	stored   bool
+	byPath   correlate.Selection // the paths as whole keys, for p_correlation_fields
+	text     []byte              // the JSON being read, copied from the row
+	interned map[string]any      // strings, boxed once
 
 	fieldSets map[string]map[string]any // Fields holding only strings, by their values (shareFields)
 	fieldsKey []byte
 }
 
 func newMatchDecoder(paths []string) *matchDecoder {
-	return &matchDecoder{paths: paths, sel: correlate.Select(paths), interned: map[string]any{}, fieldSets: map[string]map[string]any{}}
+	byPath := correlate.Selection{}
+	for _, p := range paths {
+		byPath[p] = &correlate.Selected{Whole: true}
+	}
+	return &matchDecoder{paths: paths, sel: correlate.Select(paths), byPath: byPath, interned: map[string]any{},
+		fieldSets: map[string]map[string]any{}}
 }
 
-// decode turns a rule_matches row (the columns of matchColumns) into a
-// correlation match whose Fields are the values of the paths (see
-// correlate.Resolve; nil when none is found) in the event with
-// p_alert_context, p_alert_id and p_rule_id added (they replace members of
-// the event with those names). An event that is not a JSON object, or is
-// malformed where it is read, gives no fields of its own; of the parts
-// skipped only the strings and brackets are checked.
+// decode turns a rule_matches row (the columns of eventColumns, or of
+// storedColumns when d.stored is set) into a correlation match whose
+// Fields are the values of the paths (see resolve; nil when none is
+// found).
 func (d *matchDecoder) decode(row []any) correlate.Match {
 	at, _ := lakeTime(row[colTime])
 	m := correlate.Match{RuleID: d.share(str(row[colRuleID])), Time: at, AlertID: d.share(str(row[colAlertID])), RowID: str(row[colRowID])}
@@ -64,15 +78,33 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 		return m
 	}
 	var fields map[string]any
-	if ev := str(row[colEvent]); ev != "" {
-		d.text = append(d.text[:0], ev...)
+	if d.stored {
+		d.text = append(d.text[:0], str(row[colStored])...)
+		fields, _ = d.object(d.text, d.byPath)
+	} else {
+		fields = d.resolve(m.RuleID, m.AlertID, str(row[colAlertContext]), str(row[colEvent]))
+	}
+	m.Fields = d.shareFields(fields)
+	return m
+}
+
+// resolve returns the values of the paths (correlate.Resolve, nil when
+// none is found) in the event with p_alert_context, p_alert_id and
+// p_rule_id added (they replace members of the event with those names).
+// An event that is not a JSON object, or is malformed where it is read,
+// gives no fields of its own; of the parts skipped only the strings and
+// brackets are checked.
+func (d *matchDecoder) resolve(ruleID, alertID, alertContext, event string) map[string]any {
+	var fields map[string]any
+	if event != "" {
+		d.text = append(d.text[:0], event...)
 		fields, _ = d.object(d.text, d.sel)
 	}
 	if fields == nil {
 		fields = map[string]any{}
 	}
 	if e := d.sel["p_alert_context"]; e != nil {
-		if ac := strings.TrimSpace(str(row[colAlertContext])); ac != "" {
+		if ac := strings.TrimSpace(alertContext); ac != "" {
 			d.text = append(d.text[:0], ac...)
 			if end := jsonscan.SkipValue(d.text, 0); end == len(d.text) {
 				scratch := map[string]any{}
@@ -85,7 +117,7 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 			}
 		}
 	}
-	for _, p := range [...]struct{ key, val string }{{"p_alert_id", m.AlertID}, {"p_rule_id", m.RuleID}} {
+	for _, p := range [...]struct{ key, val string }{{"p_alert_id", alertID}, {"p_rule_id", ruleID}} {
 		switch e := d.sel[p.key]; {
 		case e == nil:
 		case e.Whole:
@@ -94,8 +126,7 @@ func (d *matchDecoder) decode(row []any) correlate.Match {
 			delete(fields, p.key) // a string: lookup cannot enter it
 		}
 	}
-	m.Fields = d.shareFields(correlate.Resolve(fields, d.paths))
-	return m
+	return correlate.Resolve(fields, d.paths)
 }
 
 // shareFields returns a map decoded before that equals f when f holds only

@@ -95,8 +95,8 @@ func oktaMatches(events []logtypes.Event, ruleIDs ...string) []lake.RuleMatch {
 	return out
 }
 
-// compileSpec loads and compiles a correlation rule spec.
-func compileSpec(tb testing.TB, spec string) *correlate.Rule {
+// loadSpec loads a detection spec.
+func loadSpec(tb testing.TB, spec string) *analysis.Detection {
 	tb.Helper()
 	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "rule.yml"), []byte(spec), 0o644); err != nil {
@@ -106,12 +106,28 @@ func compileSpec(tb testing.TB, spec string) *correlate.Rule {
 	if err != nil || len(repo.Detections) != 1 {
 		tb.Fatalf("loading the rule: %v", err)
 	}
-	r, err := correlate.Compile(repo.Detections[0])
+	return repo.Detections[0]
+}
+
+// compileSpec loads and compiles a correlation rule spec.
+func compileSpec(tb testing.TB, spec string) *correlate.Rule {
+	tb.Helper()
+	r, err := correlate.Compile(loadSpec(tb, spec))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return r
 }
+
+// detectionsEngine is an Engine that has loaded some detections (and
+// does nothing else).
+type detectionsEngine struct {
+	Engine
+	ds []*analysis.Detection
+}
+
+func (e detectionsEngine) Detections() []*analysis.Detection { return e.ds }
+func (e detectionsEngine) Version(string) string             { return "1" }
 
 // A group over p_alert_context, an Okta field and p_rule_id.
 const contextGroup = `AnalysisType: correlation_rule
@@ -196,7 +212,7 @@ func TestReadMatchesKeepOnlyJoinFields(t *testing.T) {
 	} {
 		d := newMatchDecoder(paths)
 		var got, want []correlate.Match
-		if _, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, 1000, time.Minute, nil, func(row []any) {
+		if _, err := s.scanMatches(ctx, newMatchRange(rule.RuleIDs(), from, to), eventColumns, 1000, time.Minute, nil, func(row []any) {
 			w := decodeWhole(row).match
 			w.Fields = correlate.Resolve(w.Fields, paths)
 			got, want = append(got, d.decode(row)), append(want, w)
@@ -213,35 +229,143 @@ func TestReadMatchesKeepOnlyJoinFields(t *testing.T) {
 	}
 }
 
-// The decoder agrees with the whole-event decoding on unusual JSON:
-// escaped and repeated keys, keys with dots, spacing, numbers, non-ASCII
-// and malformed text.
-func TestMatchDecoder(t *testing.T) {
-	paths := []string{"actor.alternateId", "a.b.c", "n", "list", "p_alert_context.who", "p_alert_id", "p_rule_id.x", "s", "obj"}
-	f := func(event, alertContext string) {
+// oddEvents are events and alert contexts in unusual JSON: escaped and
+// repeated keys, keys with dots, spacing, numbers, non-ASCII and
+// malformed text.
+var oddEvents = [][2]string{
+	{`{"actor":{"alternateId":"jane@example.com","displayName":"Jane"},"other":[1,{"x":"}"}]}`, `{"who":"jane"}`},
+	{` { "actor" : { "alternateId" : "j\u00e9" } , "n" : -1.5e3 , "list" : [ "a" , 2 , null , [ 3 ] ] } `, ` {"who": 7} `},
+	{`{"act\u006fr":{"alternate\u0049d":"x\"y\\"},"s":"tab\there"}`, ``},
+	{`{"actor":{"alternateId":"a"},"actor":5,"s":"é✓"}`, `[1]`},
+	{`{"actor":5,"actor":{"alternateId":"b"},"n":0}`, `"scalar"`},
+	{`{"a":{"b":"no"},"a.b":{"c":true},"a.b.c":false}`, `null`},
+	{`{"a":{"b":{"c":"deep"}},"obj":{"k":[{}]},"p_alert_context":{"who":"event's own"},"p_alert_id":"x","p_rule_id":{"x":1}}`, `{"other":1}`},
+	{`{"p_alert_context":{"who":"kept: the context is malformed"}}`, `{"who":`},
+	{"{\"s\":\"bad \xff byte\",\"actor\":{\"alternateId\":\"\xfe\"},\"k\xff\":1}", ``},
+	{`{"actor":{"alternateId":"unterminated"}`, `{}`},
+	{`not json`, `{}`},
+	{`{}`, ``},
+	{``, `{"who":"only the context"}`},
+	{`[1,2]`, ``},
+}
+
+// oddPaths are join paths into oddEvents.
+var oddPaths = []string{"actor.alternateId", "a.b.c", "n", "list", "p_alert_context.who", "p_alert_id", "p_rule_id.x", "s", "obj"}
+
+// A correlation run reads the values written with the matches
+// (p_correlation_fields) when every match in its window has them, and the
+// events when one does not.
+func TestReadMatchesPrefersStoredFields(t *testing.T) {
+	start := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	w := newLakeWorld(t, start)
+	events := oktaEvents(t, 200, start)
+	ms := oktaMatches(events, "Test.PushDenied", "Test.SignIn", "Test.Other")
+	// The matches of the rule's two rules get stored fields, the other none.
+	NewCorrelationFields(detectionsEngine{ds: []*analysis.Detection{loadSpec(t, denialsThenSignIn)}}).Add(ms)
+	for i := range ms {
+		want := ms[i].RuleID != "Test.Other"
+		if got := slices.Equal(ms[i].CorrelationPaths, []string{"actor.alternateId"}) && len(ms[i].CorrelationFields) > 0; got != want {
+			t.Fatalf("%s of %s: correlation columns %q %s", ms[i].RowID, ms[i].RuleID, ms[i].CorrelationPaths, ms[i].CorrelationFields)
+		}
+		// Events that say otherwise show which of the two was read.
+		ms[i].Event = json.RawMessage(`{"actor":{"alternateId":"decoy"}}`)
+	}
+	w.writeMatches(ms...)
+	s := &Scheduler{opts: Options{Lake: NewLake(w.q, w.lake.Snapshot)}}
+	ctx := context.Background()
+	from, to := start.Add(-time.Minute), start.Add(time.Hour)
+	rule := compileSpec(t, denialsThenSignIn)
+	users := func() map[any]int {
 		t.Helper()
+		got, _, err := s.readMatches(ctx, rule, from, to, 1000, time.Minute, nil)
+		want := 0
+		for _, m := range ms {
+			if m.RuleID != "Test.Other" {
+				want++
+			}
+		}
+		if err != nil || len(got) != want {
+			t.Fatalf("read %d matches, want %d: %v", len(got), want, err)
+		}
+		n := map[any]int{}
+		for _, m := range got {
+			n[m.Fields["actor.alternateId"]]++
+		}
+		return n
+	}
+	if n := users(); n["decoy"] != 0 || len(n) < 10 {
+		t.Errorf("with every match's fields stored, users %v", n)
+	}
+	// One match written without them (as before a correlation rule joined
+	// on the path): the window is read from the events.
+	late := oktaMatches(events[:1], "Test.SignIn")
+	late[0].RowID, late[0].Event = "late", json.RawMessage(`{"actor":{"alternateId":"decoy"}}`)
+	w.writeMatches(late...)
+	ms = append(ms, late...)
+	if n := users(); len(n) != 1 || n["decoy"] == 0 {
+		t.Errorf("with one match's fields missing, users %v, want only the events' decoy", n)
+	}
+}
+
+// The decoder agrees with the whole-event decoding on unusual JSON.
+func TestMatchDecoder(t *testing.T) {
+	for _, odd := range oddEvents {
+		event, alertContext := odd[0], odd[1]
 		row := []any{"Rule.X", "2026-03-04T10:00:00Z", "alert-1", "row-1", alertContext, event}
-		d := newMatchDecoder(paths)
+		d := newMatchDecoder(oddPaths)
 		got, want := d.decode(row), decodeWhole(row).match
-		want.Fields = correlate.Resolve(want.Fields, paths)
+		want.Fields = correlate.Resolve(want.Fields, oddPaths)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s | %s:\n got %#v\nwant %#v", event, alertContext, got.Fields, want.Fields)
 		}
 	}
-	f(`{"actor":{"alternateId":"jane@example.com","displayName":"Jane"},"other":[1,{"x":"}"}]}`, `{"who":"jane"}`)
-	f(` { "actor" : { "alternateId" : "j\u00e9" } , "n" : -1.5e3 , "list" : [ "a" , 2 , null , [ 3 ] ] } `, ` {"who": 7} `)
-	f(`{"act\u006fr":{"alternate\u0049d":"x\"y\\"},"s":"tab\there"}`, ``)
-	f(`{"actor":{"alternateId":"a"},"actor":5,"s":"é✓"}`, `[1]`)
-	f(`{"actor":5,"actor":{"alternateId":"b"},"n":0}`, `"scalar"`)
-	f(`{"a":{"b":"no"},"a.b":{"c":true},"a.b.c":false}`, `null`)
-	f(`{"a":{"b":{"c":"deep"}},"obj":{"k":[{}]},"p_alert_context":{"who":"event's own"},"p_alert_id":"x","p_rule_id":{"x":1}}`, `{"other":1}`)
-	f(`{"p_alert_context":{"who":"kept: the context is malformed"}}`, `{"who":`)
-	f("{\"s\":\"bad \xff byte\",\"actor\":{\"alternateId\":\"\xfe\"},\"k\xff\":1}", ``)
-	f(`{"actor":{"alternateId":"unterminated"}`, `{}`)
-	f(`not json`, `{}`)
-	f(`{}`, ``)
-	f(``, `{"who":"only the context"}`)
-	f(`[1,2]`, ``)
+}
+
+// A match's p_correlation_fields, written for the paths of every rule
+// that reads it, give each rule the Fields its event gives: a run reads
+// either and finds the same.
+func TestStoredFieldsMatchEvents(t *testing.T) {
+	start := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	ms := oktaMatches(oktaEvents(t, 300, start), "Rule.X")
+	for i, odd := range oddEvents {
+		ms = append(ms, lake.RuleMatch{RuleID: "Rule.X", AlertID: "alert-1", RowID: fmt.Sprint("odd-", i), EventTime: start,
+			AlertContext: json.RawMessage(odd[1]), Event: json.RawMessage(odd[0])})
+	}
+	okta := []string{"actor.alternateId", "client.ipAddress", "p_alert_context", "p_alert_context.who", "p_any_ip_addresses", "target",
+		"client.geographicalContext.geolocation.lat", "debugContext.debugData", "outcome.reason", "p_rule_id", "actor.alternateId.x",
+		"published", "securityContext.isProxy"}
+	union := slices.Concat(okta, oddPaths)
+	slices.Sort(union)
+	union = slices.Compact(union)
+	write := newMatchDecoder(union)
+	for _, paths := range [][]string{union, {"actor.alternateId"}, {"p_alert_context.who", "client.ipAddress", "p_rule_id"},
+		{"target", "debugContext.debugData", "n", "list", "obj"}, {"p_alert_id", "p_rule_id.x", "s", "a.b.c"}} {
+		events, stored := newMatchDecoder(paths), newMatchDecoder(paths)
+		stored.stored = true
+		var got, want []correlate.Match
+		for i := range ms {
+			m := &ms[i]
+			fields, ok := storedFields(write, m)
+			if !ok {
+				t.Fatalf("%s: no stored fields", m.RowID)
+			}
+			at := m.EventTime.Format(time.RFC3339Nano)
+			want = append(want, events.decode([]any{m.RuleID, at, m.AlertID, m.RowID, string(m.AlertContext), string(m.Event)}))
+			got = append(got, stored.decode([]any{m.RuleID, at, m.AlertID, m.RowID, string(fields)}))
+		}
+		found := 0
+		for i := range got {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("%q: %s:\n got %#v\nwant %#v", paths, got[i].RowID, got[i].Fields, want[i].Fields)
+			}
+			if len(want[i].Fields) > 0 {
+				found++
+			}
+		}
+		if found < len(ms)/2 {
+			t.Errorf("%q: values found in only %d of %d matches", paths, found, len(ms))
+		}
+	}
 }
 
 // Denials then a sign-in whose rule match has its own log type: the
@@ -294,7 +418,8 @@ func TestCorrelationAlertCarriesLastEvent(t *testing.T) {
 
 // BenchmarkReadMatches reads 20k rule matches of generated Okta events
 // for a rule that joins on actor.alternateId, keeping whole events (as
-// readMatches did) or what the rule reads. Besides B/op it reports the
+// readMatches once did), what the rule reads decoded from the events, or
+// the values written with the matches (readMatches now). Besides B/op it reports the
 // heap the matches hold once read (live bytes and in-use spans after a GC,
 // less those before the read). A short run is enough:
 //
@@ -304,16 +429,19 @@ func BenchmarkReadMatches(b *testing.B) {
 	start := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
 	w := newLakeWorld(b, start)
 	events := oktaEvents(b, n, start)
+	from, to := start.Add(-time.Minute), start.Add(time.Hour)
 	var size int64
 	for _, ev := range events {
 		size += int64(len(ev.JSON))
 	}
-	w.writeMatches(oktaMatches(events, "Test.PushDenied", "Test.SignIn")...)
-	events = nil
+	ms := oktaMatches(events, "Test.PushDenied", "Test.SignIn")
+	NewCorrelationFields(detectionsEngine{ds: []*analysis.Detection{loadSpec(b, denialsThenSignIn)}}).Add(ms)
+	w.writeMatches(ms...)
+	events, ms = nil, nil
 	s := &Scheduler{opts: Options{Lake: NewLake(w.q, w.lake.Snapshot)}}
 	rule := compileSpec(b, denialsThenSignIn)
+	r := newMatchRange(rule.RuleIDs(), from, to)
 	ctx := context.Background()
-	from, to := start.Add(-time.Minute), start.Add(time.Hour)
 
 	bench := func(b *testing.B, read func() (any, int)) {
 		b.ReportAllocs()
@@ -343,7 +471,7 @@ func BenchmarkReadMatches(b *testing.B) {
 	b.Run("whole", func(b *testing.B) {
 		bench(b, func() (any, int) {
 			var out []wholeMatch
-			if _, err := s.scanMatches(ctx, rule.RuleIDs(), from, to, n, time.Minute, nil, func(row []any) {
+			if _, err := s.scanMatches(ctx, r, eventColumns, n, time.Minute, nil, func(row []any) {
 				out = append(out, decodeWhole(row))
 			}); err != nil {
 				b.Fatal(err)
@@ -352,6 +480,18 @@ func BenchmarkReadMatches(b *testing.B) {
 		})
 	})
 	b.Run("pruned", func(b *testing.B) {
+		bench(b, func() (any, int) {
+			var out []correlate.Match
+			d := newMatchDecoder(rule.FieldPaths())
+			if _, err := s.scanMatches(ctx, r, eventColumns, n, time.Minute, nil, func(row []any) {
+				out = append(out, d.decode(row))
+			}); err != nil {
+				b.Fatal(err)
+			}
+			return out, len(out)
+		})
+	})
+	b.Run("stored", func(b *testing.B) {
 		bench(b, func() (any, int) {
 			ms, _, err := s.readMatches(ctx, rule, from, to, n, time.Minute, nil)
 			if err != nil {

@@ -241,7 +241,7 @@ func (s *Scheduler) replayRule(ctx context.Context, d *analysis.Detection, res *
 // the lake: one evaluation over the whole range, then each result in the
 // order it was decided through a fresh alert manager.
 func (s *Scheduler) replayCorrelation(ctx context.Context, d *analysis.Detection, res *ReplayResult, progress func(done, total int64)) error {
-	rule, err := s.compiled(d)
+	rule, err := s.corr.compiled(d)
 	if err != nil {
 		return err
 	}

@@ -118,8 +118,7 @@ type Scheduler struct {
 	wg      sync.WaitGroup
 	loop    chan struct{} // closed when the loop has returned
 
-	corrMu    sync.Mutex
-	corrCache map[string]*compiledCorr
+	corr *corrRules
 
 	replaying chan struct{} // holds a token while a replay runs
 }
@@ -179,7 +178,7 @@ func New(opts Options) *Scheduler {
 		opts.ReplayMaxEvents = 10_000_000
 	}
 	return &Scheduler{opts: opts, jobs: map[string]*job{}, wake: make(chan struct{}, 1),
-		sem: make(chan struct{}, opts.Concurrency), corrSem: make(chan struct{}, 1), corrCache: map[string]*compiledCorr{},
+		sem: make(chan struct{}, opts.Concurrency), corrSem: make(chan struct{}, 1), corr: newCorrRules(opts.Engine),
 		replaying: make(chan struct{}, 1), loop: make(chan struct{})}
 }
 

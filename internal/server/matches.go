@@ -11,7 +11,8 @@ import (
 
 // recordMatches writes every committed rule match and rule error to the
 // lake's rule_matches and rule_errors tables, with the ID of the alert its
-// dedup window stands for. They are buffered until the lake's next flush
+// dedup window stands for (and a rule match with the values the
+// correlation rules that read it join on). They are buffered until the lake's next flush
 // (seconds); the alerts themselves and the events kept with them are
 // already durable in the control-plane database.
 func (s *Server) recordMatches(ctx context.Context, matches []alerts.Match, alertIDs []string) {
@@ -31,6 +32,7 @@ func (s *Server) recordMatches(ctx context.Context, matches []alerts.Match, aler
 		}
 	}
 	if len(ms) > 0 {
+		s.corr.Add(ms)
 		if err := s.lake.WriteRuleMatches(ctx, ms); err != nil {
 			s.log.Warn("writing rule matches to the lake", "err", err)
 		}

@@ -54,6 +54,7 @@ type Server struct {
 	querier  *lake.Querier
 	sched    *scheduler.Scheduler // nil until startScheduler (or when it could not start)
 	engine   *engine.Engine
+	corr     *scheduler.CorrelationFields // fills in rule_matches' correlation columns
 	alerts   *alerts.Manager
 	dispatch *destinations.Dispatcher
 	pipe     *pipeline.Pipeline
@@ -130,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts ...O
 		s.Close()
 		return nil, err
 	}
+	s.corr = scheduler.NewCorrelationFields(s.engine)
 	if s.alerts, err = alerts.NewManager(ctx, s.store, alerts.Options{AlertsPerHour: cfg.AlertsPerHour, EventsPerAlert: cfg.EventsPerAlert, Now: s.now,
 		OnCommitted: s.recordMatches}); err != nil {
 		s.Close()
