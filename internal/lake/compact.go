@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/prowl-siem/prowl/internal/lowprio"
 )
 
 // Compaction merges a partition's small files into one, sorted by the
@@ -189,10 +191,15 @@ func (l *Lake) compactOne(ctx context.Context, g compactGroup) error {
 	q := fmt.Sprintf("COPY (SELECT * FROM read_parquet([%s], union_by_name = true)) TO %s (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE %d)",
 		strings.Join(paths, ", "), sqlString(tmp), rowGroupRows)
 	var n int64
-	res, err := conn.ExecContext(ctx, q)
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
+	// A merge keeps a core busy for seconds; on a low-priority thread it
+	// takes the CPU ingestion and detection leave over.
+	err = lowprio.Run(func() error {
+		res, err := conn.ExecContext(ctx, q)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
 	if err != nil {
 		os.Remove(tmp)
 		return err

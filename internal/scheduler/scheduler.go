@@ -20,6 +20,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/alerts"
 	"github.com/prowl-siem/prowl/internal/analysis"
 	"github.com/prowl-siem/prowl/internal/logtypes"
+	"github.com/prowl-siem/prowl/internal/lowprio"
 	"github.com/prowl-siem/prowl/internal/pyrt"
 	"github.com/prowl-siem/prowl/internal/store"
 )
@@ -271,7 +272,11 @@ func (s *Scheduler) launch(ctx context.Context, j *job, at time.Time) {
 		var run *store.ScheduledRun
 		select {
 		case s.sem <- struct{}{}:
-			run = s.runJob(ctx, j, at)
+			// Scheduled work yields the CPU to ingestion and detection.
+			_ = lowprio.Run(func() error {
+				run = s.runJob(ctx, j, at)
+				return nil
+			})
 			<-s.sem
 		case <-ctx.Done():
 		}
