@@ -32,6 +32,7 @@ import (
 	"github.com/prowl-siem/prowl/internal/logtypes"
 	"github.com/prowl-siem/prowl/internal/server"
 	"github.com/prowl-siem/prowl/internal/sources"
+	"github.com/prowl-siem/prowl/internal/store"
 )
 
 const (
@@ -85,6 +86,8 @@ type soakReport struct {
 	cpuSeconds                    float64
 	loadStart, loadEnd            string
 	pythonWorkers, metricFailures int
+	start                         time.Time
+	correlationRuns               []store.ScheduledRun // the runs that started during the soak
 }
 
 func newBenchSoakCmd() *cobra.Command {
@@ -248,6 +251,10 @@ loop:
 	r.hwmRSS = self + children
 	r.loadEnd = loadAvg()
 	r.ingested, r.skipped = ingested.Load(), skipped.Load()
+	r.start = start
+	if r.correlationRuns, err = p.correlationRuns(start); err != nil {
+		fmt.Fprintf(logOut, "reading the correlation runs: %v\n", err)
+	}
 	r.summarize(samples)
 	r.print(out)
 	return r, feedErr
@@ -458,6 +465,29 @@ func (p soakProbe) read() (written, evaluated, alerts, lakeRows int64, err error
 	return int64(sums["prowl_pipeline_events_total"]), int64(sums["prowl_engine_events_total"]), int64(sums["prowl_alerts_created_total"]), lakeRows, err
 }
 
+// correlationRuns lists the correlation rules' runs that started at or
+// after since (the latest five of each rule), oldest first.
+func (p soakProbe) correlationRuns(since time.Time) ([]store.ScheduledRun, error) {
+	var list struct {
+		Correlations []struct {
+			LastRuns []store.ScheduledRun `json:"last_runs"`
+		} `json:"correlation_rules"`
+	}
+	if err := p.get("/api/v1/scheduled-queries", func(r io.Reader) error { return json.NewDecoder(r).Decode(&list) }); err != nil {
+		return nil, err
+	}
+	var out []store.ScheduledRun
+	for _, c := range list.Correlations {
+		for _, run := range c.LastRuns {
+			if !run.StartedAt.Before(since) {
+				out = append(out, run)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b store.ScheduledRun) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out, nil
+}
+
 func (p soakProbe) get(path string, decode func(io.Reader) error) error {
 	req, err := http.NewRequest(http.MethodGet, p.base+path, nil)
 	if err != nil {
@@ -616,6 +646,17 @@ func (r *soakReport) print(out io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
 	}
 	tw.Flush()
+	if len(r.correlationRuns) == 0 {
+		fmt.Fprintln(out, "  correlation runs: none started during the soak")
+	}
+	for _, run := range r.correlationRuns {
+		took := "still running at the end"
+		if run.FinishedAt != nil {
+			took = fmt.Sprintf("%s in %.1f s", run.Status, run.DurationMS/1000)
+		}
+		fmt.Fprintf(out, "  correlation run at %s: %s, %s matches read, %s\n", run.StartedAt.Sub(r.start).Round(time.Second), run.Name,
+			thousands(float64(run.Rows)), took)
+	}
 	if r.metricFailures > 0 {
 		fmt.Fprintf(out, "(%d samples could not read the server's metrics; they repeat the previous lag)\n", r.metricFailures)
 	}

@@ -35,7 +35,7 @@ func TestSoakShortRun(t *testing.T) {
 	if r.evaluated <= 0 && r.alerts <= 0 {
 		t.Errorf("neither engine progress nor alerts observed")
 	}
-	for _, want := range []string{"ingested ", "summary", "peak RSS < 1 GiB", "kept up", "alerts created"} {
+	for _, want := range []string{"ingested ", "summary", "peak RSS < 1 GiB", "kept up", "alerts created", "correlation run"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
