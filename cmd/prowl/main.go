@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
+
+	"github.com/prowl-siem/prowl/internal/cmalloc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -19,6 +22,10 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	// DuckDB's C++ allocations: glibc arenas one per core rather than
+	// eight, which keep what was freed in them (see internal/cmalloc).
+	// Elsewhere there is nothing to limit.
+	_ = cmalloc.LimitArenas(max(2, runtime.NumCPU()), os.Environ())
 	root := newRootCmd()
 	if err := root.Execute(); err != nil {
 		var exit exitError
