@@ -82,6 +82,7 @@ type soakReport struct {
 	hwmRSS                        int64      // sum of the processes' high-water marks: an upper bound of the peak
 	peakHeap                      int64
 	maxEngineLag, maxLakeLag      int64
+	engineLagAt, lakeLagAt        time.Duration // when the largest lags were sampled
 	evaluated, alerts             int64
 	cpuSeconds                    float64
 	loadStart, loadEnd            string
@@ -588,8 +589,12 @@ func (r *soakReport) summarize(samples []soakSample) {
 			r.peakRSS, r.atPeak = total, s
 		}
 		r.peakHeap = max(r.peakHeap, s.goHeap)
-		r.maxEngineLag = max(r.maxEngineLag, s.engineLag)
-		r.maxLakeLag = max(r.maxLakeLag, s.lakeLag)
+		if s.engineLag > r.maxEngineLag {
+			r.maxEngineLag, r.engineLagAt = s.engineLag, s.elapsed
+		}
+		if s.lakeLag > r.maxLakeLag {
+			r.maxLakeLag, r.lakeLagAt = s.lakeLag, s.elapsed
+		}
 	}
 	if len(samples) == 0 {
 		return
@@ -612,8 +617,8 @@ func (r *soakReport) keptUp() bool {
 }
 
 func (r *soakReport) print(out io.Writer) {
-	lag := func(events int64) string {
-		return fmt.Sprintf("%s events (%.1f s of traffic)", thousands(float64(events)), float64(events)/float64(r.rate))
+	lag := func(events int64, at time.Duration) string {
+		return fmt.Sprintf("%s events (%.1f s of traffic) at %s", thousands(float64(events)), float64(events)/float64(r.rate), at.Round(time.Second))
 	}
 	verdict := func(ok bool) string {
 		if ok {
@@ -634,8 +639,8 @@ func (r *soakReport) print(out io.Writer) {
 		{"RSS p50", bytesMiB(r.medianRSS)},
 		{"RSS at the end", bytesMiB(r.endRSS)},
 		{"peak Go heap", bytesMiB(r.peakHeap)},
-		{"max engine lag", lag(r.maxEngineLag)},
-		{"max lake lag", lag(r.maxLakeLag)},
+		{"max engine lag", lag(r.maxEngineLag, r.engineLagAt)},
+		{"max lake lag", lag(r.maxLakeLag, r.lakeLagAt)},
 		{"events evaluated", thousands(float64(r.evaluated))},
 		{"alerts created", strconv.FormatInt(r.alerts, 10)},
 		{"CPU", fmt.Sprintf("%.2f cores (prowl and Python workers)", r.cpuSeconds/r.elapsed.Seconds())},
