@@ -58,6 +58,7 @@ type soakOptions struct {
 	dataDir     string   // "" for a temporary directory
 	cpuProfile  string   // file for a CPU profile of the feeding period, or ""
 	heapProfile string   // file for a heap profile at the Go heap's peak, or ""
+	lagProfile  string   // file for a CPU profile of the first moment the engine falls behind, or ""
 	environ     []string // PROWL_* settings the server may take
 }
 
@@ -134,6 +135,7 @@ PROWL_* variables as for prowl up.`,
 	cmd.Flags().IntVar(&o.events, "events", 200_000, "size of the generated corpus, fed in a loop")
 	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the feeding period (go tool pprof)")
 	cmd.Flags().StringVar(&o.heapProfile, "heapprofile", "", "write a heap profile taken when the Go heap peaks (go tool pprof)")
+	cmd.Flags().StringVar(&o.lagProfile, "lagprofile", "", "when the engine first falls 2 s of traffic behind, write a 10 s CPU profile from then (and FILE.goroutines, the goroutines then); not with --cpuprofile")
 	return cmd
 }
 
@@ -142,6 +144,9 @@ PROWL_* variables as for prowl up.`,
 func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakReport, error) {
 	if o.rate < 1 || o.duration <= 0 || o.reportEvery <= 0 || o.events < 1 {
 		return soakReport{}, fmt.Errorf("--rate, --duration, --report-every and --events must be positive")
+	}
+	if o.cpuProfile != "" && o.lagProfile != "" {
+		return soakReport{}, fmt.Errorf("--cpuprofile and --lagprofile cannot be used together: Go takes one CPU profile at a time")
 	}
 	work, err := os.MkdirTemp("", "prowl-soak-")
 	if err != nil {
@@ -204,6 +209,8 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 		defer stopCPU()
 	}
 	heap := heapProfiler{path: o.heapProfile}
+	lagProf := lagProfiler{path: o.lagProfile, threshold: 2 * int64(o.rate), length: 10 * time.Second}
+	defer lagProf.close()
 	cpu0 := selfCPU() + liveChildrenCPU()
 	start := time.Now()
 	var ingested, skipped atomic.Int64
@@ -232,6 +239,9 @@ func runSoak(ctx context.Context, out, logOut io.Writer, o soakOptions) (soakRep
 			s.evaluated, s.alerts = evaluated, alerts
 		}
 		samples, last = append(samples, s), s
+		if err := lagProf.observe(s.engineLag, time.Now()); err != nil {
+			fmt.Fprintf(logOut, "writing the lag profile: %v\n", err)
+		}
 	}
 	var feedErr error
 loop:
