@@ -739,7 +739,7 @@ UPDATE alerts SET status = coalesce(?, status), assignee = coalesce(?, assignee)
 
 // AddComment implements alerts.Triage. An unknown ID is alerts.ErrNotFound.
 func (s *Store) AddComment(ctx context.Context, id string, c alerts.Comment) error {
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.exec(ctx, `
 INSERT INTO alert_comments (alert_id, author, body, at)
 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM alerts WHERE id = ?1)`, id, c.Author, c.Body, toNanos(c.At))
 	if err == nil {

@@ -29,9 +29,9 @@ func (s *Store) GetCheckpoint(ctx context.Context, sourceID string) ([]byte, err
 func (s *Store) PutCheckpoint(ctx context.Context, sourceID string, v []byte) error {
 	var err error
 	if v == nil {
-		_, err = s.db.ExecContext(ctx, `DELETE FROM checkpoints WHERE source_id = ?`, sourceID)
+		_, err = s.exec(ctx, `DELETE FROM checkpoints WHERE source_id = ?`, sourceID)
 	} else {
-		_, err = s.db.ExecContext(ctx, `
+		_, err = s.exec(ctx, `
 INSERT INTO checkpoints (source_id, value, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (source_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 			sourceID, v, s.now().UnixNano())

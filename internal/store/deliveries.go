@@ -82,6 +82,8 @@ func (s *Store) AddDelivery(ctx context.Context, d destinations.Delivery) (int64
 		return 0, fmt.Errorf("store: recording delivery of alert %s: %w", d.AlertID, err)
 	}
 	var id int64
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	err = s.db.QueryRowContext(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (`+placeholders(10)+`) RETURNING id`,
 		args...).Scan(&id)
 	if err != nil {
@@ -97,7 +99,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, d destinations.Delivery) err
 	if err != nil {
 		return fmt.Errorf("store: updating delivery %d: %w", d.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.exec(ctx, `
 UPDATE deliveries SET alert_id = ?, destination_id = ?, attempts = ?, status = ?, last_error = ?, next_attempt = ?,
 	created_at = ?, updated_at = ?, alert = ?, history = ?
 WHERE id = ?`, append(args, d.ID)...)

@@ -28,7 +28,7 @@ func (s *Store) PutDestination(ctx context.Context, c destinations.Config) error
 	sev, _ := json.Marshal(nonNil(c.Severities))
 	types, _ := json.Marshal(nonNil(c.AlertTypes))
 	now := s.now().UnixNano()
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 INSERT INTO destinations (id, name, type, severities, alert_types, settings, enabled, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET name = excluded.name, type = excluded.type, severities = excluded.severities,
@@ -59,14 +59,14 @@ func (s *Store) ListDestinations(ctx context.Context) ([]destinations.Config, er
 
 // DeleteDestination removes a destination and its secrets.
 func (s *Store) DeleteDestination(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM destinations WHERE id = ?", id)
+	res, err := s.exec(ctx, "DELETE FROM destinations WHERE id = ?", id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("destination %q: %w", id, ErrNotFound)
 	}
-	_, err = s.db.ExecContext(ctx, "DELETE FROM source_secrets WHERE source_id = ?", DestinationSecretOwner(id))
+	_, err = s.exec(ctx, "DELETE FROM source_secrets WHERE source_id = ?", DestinationSecretOwner(id))
 	return err
 }
 

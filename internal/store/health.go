@@ -32,7 +32,7 @@ func (s *Store) AddHealth(ctx context.Context, sourceID string, events, bytes, q
 	if events > 0 {
 		ingest = now
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 INSERT INTO source_health (source_id, last_event_at, last_ingest_at, last_poll_at, events, bytes, quarantined)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (source_id) DO UPDATE SET
@@ -57,7 +57,7 @@ func (s *Store) SetSourceError(ctx context.Context, sourceID, msg string) error 
 	if msg != "" {
 		at = s.now().UnixNano()
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 INSERT INTO source_health (source_id, last_error, last_error_at) VALUES (?1, ?2, ?3)
 ON CONFLICT (source_id) DO UPDATE SET last_error = ?2, last_error_at = coalesce(?3, last_error_at)`,
 		sourceID, msg, at)

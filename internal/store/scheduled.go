@@ -60,7 +60,7 @@ type ScheduledRun struct {
 // StartScheduledRun records a run that starts (Status running) and
 // returns its ID.
 func (s *Store) StartScheduledRun(ctx context.Context, r ScheduledRun) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.exec(ctx, `
 INSERT INTO scheduled_runs (kind, name, trigger, scheduled_at, started_at, status) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.Kind, r.Name, r.Trigger, toNanos(r.ScheduledAt), r.StartedAt.UnixNano(), RunRunning)
 	if err != nil {
@@ -97,7 +97,7 @@ DELETE FROM scheduled_runs WHERE kind = ? AND name = ? AND id <= (
 // AbandonScheduledRuns marks runs still "running" (the process stopped
 // during them) as errors.
 func (s *Store) AbandonScheduledRuns(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 UPDATE scheduled_runs SET status = ?, finished_at = ?, error = 'prowl stopped during the run' WHERE status = ?`,
 		RunError, now.UnixNano(), RunRunning)
 	if err != nil {

@@ -113,7 +113,7 @@ func (s *Store) PutSecret(ctx context.Context, sourceID, name string, value []by
 		return fmt.Errorf("store: %w", err)
 	}
 	sealed := g.Seal(nonce, nonce, value, secretAD(sourceID, name))
-	_, err = s.db.ExecContext(ctx, `
+	_, err = s.exec(ctx, `
 INSERT INTO source_secrets (source_id, name, sealed, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (source_id, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
 		sourceID, name, sealed, s.now().UnixNano())
@@ -151,7 +151,7 @@ func (s *Store) GetSecret(ctx context.Context, sourceID, name string) ([]byte, e
 
 // DeleteSecret removes a secret; removing a missing one is not an error.
 func (s *Store) DeleteSecret(ctx context.Context, sourceID, name string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM source_secrets WHERE source_id = ? AND name = ?`, sourceID, name)
+	_, err := s.exec(ctx, `DELETE FROM source_secrets WHERE source_id = ? AND name = ?`, sourceID, name)
 	if err != nil {
 		return fmt.Errorf("store: deleting secret %q of source %q: %w", name, sourceID, err)
 	}

@@ -53,7 +53,7 @@ func (s *Store) PutSource(ctx context.Context, rec SourceRecord) error {
 	if created.IsZero() {
 		created = now
 	}
-	_, err = s.db.ExecContext(ctx, `
+	_, err = s.exec(ctx, `
 INSERT INTO sources (id, label, type, log_types, config, enabled, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET

@@ -48,6 +48,13 @@ type Store struct {
 	db   *sql.DB
 	path string
 	now  func() time.Time
+	// wmu queues this process's writes (exec, tx). SQLite lets one writer
+	// in at a time, and a writer that finds it taken sleeps and retries
+	// (the busy timeout): under steady writes (source health on every
+	// batch, alert commits) a writer could wait for seconds while the lock
+	// sat free between the others' sleeps. Queued here, each waits only
+	// for the writes ahead of it.
+	wmu sync.Mutex
 
 	keyMu   sync.Mutex
 	key     []byte // AES-256 key; loaded lazily from keyPath
@@ -142,8 +149,17 @@ func (s *Store) Path() string { return s.path }
 // using the Store.
 func (s *Store) Close() error { return s.db.Close() }
 
+// exec runs a write statement.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.db.ExecContext(ctx, query, args...)
+}
+
 // tx runs fn in a write transaction and commits it if fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
