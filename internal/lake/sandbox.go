@@ -150,6 +150,9 @@ func openSandbox(dir string, opts QueryOptions) (*duckdb.Connector, *sql.DB, err
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET GLOBAL memory_limit = "+quoteLiteral(opts.MemoryLimit))
 	}
+	for _, a := range allocatorSettings {
+		settings = append(settings, "SET GLOBAL "+a)
+	}
 	settings = append(settings, "SET GLOBAL lock_configuration = true")
 	for _, s := range settings {
 		if _, err := db.Exec(s); err != nil {

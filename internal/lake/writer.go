@@ -288,12 +288,8 @@ func (l *Lake) open() error {
 		// and keeping it costs memory.
 		"SET preserve_insertion_order = false",
 		"SET threads = 1",
-		// DuckDB's allocator (jemalloc on Linux) keeps freed memory for
-		// reuse; return it after every flush or merge that used more than
-		// a little, in the background, so that RSS follows the memory in
-		// use rather than the highest peak so far.
-		"SET allocator_flush_threshold = '16MiB'",
-		"SET allocator_background_threads = true",
+		"SET " + allocatorSettings[0],
+		"SET " + allocatorSettings[1],
 		// Compaction reads each file once, then deletes it: caching files
 		// would only hold memory.
 		"SET enable_external_file_cache = false",
@@ -1067,6 +1063,13 @@ func (l *Lake) maintain(ctx context.Context) {
 		}
 	}
 }
+
+// allocatorSettings make DuckDB's allocator (jemalloc on Linux), which
+// keeps freed memory for reuse, return it after every task that used more
+// than a little, in the background, so that RSS follows the memory in use
+// rather than the highest peak so far. The writer and the query databases
+// all use them.
+var allocatorSettings = [...]string{"allocator_flush_threshold = '16MiB'", "allocator_background_threads = true"}
 
 // ---- fixed tables ----
 
