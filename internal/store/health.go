@@ -23,6 +23,7 @@ type Health struct {
 }
 
 // AddHealth adds to a source's counters and records that it was active now.
+// Its commit does not wait for the disk (see Store.lazy).
 // lastEvent is the newest event timestamp in the batch, or the zero time if
 // unknown; LastEventAt only moves forward. Call it with all zeros to record a
 // poll that found nothing.
@@ -32,7 +33,7 @@ func (s *Store) AddHealth(ctx context.Context, sourceID string, events, bytes, q
 	if events > 0 {
 		ingest = now
 	}
-	_, err := s.exec(ctx, `
+	_, err := s.execOn(ctx, s.lazy, `
 INSERT INTO source_health (source_id, last_event_at, last_ingest_at, last_poll_at, events, bytes, quarantined)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (source_id) DO UPDATE SET

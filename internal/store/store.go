@@ -55,6 +55,13 @@ type Store struct {
 	// sat free between the others' sleeps. Queued here, each waits only
 	// for the writes ahead of it.
 	wmu sync.Mutex
+	// lazy is a second handle on the database whose commits do not wait
+	// for the disk (synchronous=NORMAL), for source health, which every
+	// batch of every source updates: with an fsync each, those writes
+	// kept the disk busy and the engine's alert commits waited behind
+	// them. In WAL mode a power cut may lose lazy's last commits, never
+	// corrupt the database; a crash of prowl alone loses nothing.
+	lazy *sql.DB
 
 	keyMu   sync.Mutex
 	key     []byte // AES-256 key; loaded lazily from keyPath
@@ -130,14 +137,22 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
+	s.db, s.lazy = db, db
 	if memory {
 		// Every connection to ":memory:" is a separate database: keep one.
 		db.SetMaxOpenConns(1)
 	}
-	s.db = db
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	if !memory {
+		q.Set("_synchronous", "NORMAL")
+		if s.lazy, err = sql.Open("sqlite", s.path+"?"+q.Encode()); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: opening %s: %w", path, err)
+		}
+		s.lazy.SetMaxOpenConns(1)
 	}
 	return s, nil
 }
@@ -147,13 +162,24 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. It does not wait for or cancel callers still
 // using the Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lazy != s.db {
+		err = errors.Join(err, s.lazy.Close())
+	}
+	return err
+}
 
 // exec runs a write statement.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.execOn(ctx, s.db, query, args...)
+}
+
+// execOn runs a write statement on db (s.db or s.lazy).
+func (s *Store) execOn(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.db.ExecContext(ctx, query, args...)
+	return db.ExecContext(ctx, query, args...)
 }
 
 // tx runs fn in a write transaction and commits it if fn returns nil.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -408,5 +409,30 @@ func TestMemoryStoreAndConcurrency(t *testing.T) {
 				t.Fatalf("events %d bytes %d", h.Events, h.Bytes)
 			}
 		})
+	}
+}
+
+// Source health commits without waiting for the disk; everything else
+// waits (synchronous FULL), and both see each other's writes.
+func TestHealthCommitsLazily(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		db   interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}
+		want int
+	}{{"main", s.db, 2}, {"health", s.lazy, 1}} {
+		var got int
+		if err := c.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil || got != c.want {
+			t.Errorf("%s handle: synchronous = %d (%v), want %d", c.name, got, err, c.want)
+		}
+	}
+	if err := s.AddHealth(ctx, "src", 3, 30, 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.GetHealth(ctx, "src"); err != nil || h.Events != 3 {
+		t.Fatalf("health after AddHealth: %+v, %v", h, err)
 	}
 }
