@@ -19,8 +19,10 @@ const Nice = 10
 // statement on the thread that calls it (with one thread configured), so
 // its work is lowered too; goroutines f starts are not. Where the
 // priority cannot be lowered (other systems, or a process already below
-// it) f runs at the usual priority. The thread ends with f: an
-// unprivileged process cannot raise a thread's priority again.
+// it) f runs at the usual priority. The thread ends with f, since an
+// unprivileged process cannot raise a thread's priority again (if Go had
+// put the goroutine on the process's main thread, which cannot end, the
+// runtime parks that thread for good instead).
 func Run(f func() error) error {
 	done := make(chan error, 1)
 	go func() {
