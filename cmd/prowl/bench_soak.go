@@ -90,6 +90,7 @@ type soakReport struct {
 	pythonWorkers, metricFailures int
 	start                         time.Time
 	correlationRuns               []store.ScheduledRun // the runs that started during the soak
+	correlationErr                error                // why they could not be read
 }
 
 func newBenchSoakCmd() *cobra.Command {
@@ -263,9 +264,7 @@ loop:
 	r.loadEnd = loadAvg()
 	r.ingested, r.skipped = ingested.Load(), skipped.Load()
 	r.start = start
-	if r.correlationRuns, err = p.correlationRuns(start); err != nil {
-		fmt.Fprintf(logOut, "reading the correlation runs: %v\n", err)
-	}
+	r.correlationRuns, r.correlationErr = p.correlationRuns(start)
 	r.summarize(samples)
 	r.print(out)
 	return r, feedErr
@@ -661,7 +660,10 @@ func (r *soakReport) print(out io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
 	}
 	tw.Flush()
-	if len(r.correlationRuns) == 0 {
+	switch {
+	case r.correlationErr != nil:
+		fmt.Fprintf(out, "  correlation runs: could not be read: %v\n", r.correlationErr)
+	case len(r.correlationRuns) == 0:
 		fmt.Fprintln(out, "  correlation runs: none started during the soak")
 	}
 	for _, run := range r.correlationRuns {
