@@ -281,22 +281,24 @@ func (l *Lake) open() error {
 	}
 	l.db = sql.OpenDB(connector)
 	ctx := context.Background()
-	for _, s := range []string{
+	settings := []string{
 		"SET memory_limit = " + sqlString(l.opts.MemoryLimit),
 		"SET temp_directory = " + sqlString(filepath.Join(l.dir, "_tmp")),
 		// Files need no particular row order (compaction sorts by time),
 		// and keeping it costs memory.
 		"SET preserve_insertion_order = false",
 		"SET threads = 1",
-		"SET " + allocatorSettings[0],
-		"SET " + allocatorSettings[1],
 		// Compaction reads each file once, then deletes it: caching files
 		// would only hold memory.
 		"SET enable_external_file_cache = false",
 		// COPY buffers this many row groups before writing them (default
 		// 5, tens of MB each for 16,384 rows of events).
 		"SET write_buffer_row_group_count = 1",
-	} {
+	}
+	for _, a := range allocatorSettings {
+		settings = append(settings, "SET "+a)
+	}
+	for _, s := range settings {
 		if _, err := l.db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("lake: configuring DuckDB (%s): %w", s, err)
 		}
