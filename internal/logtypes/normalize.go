@@ -146,6 +146,9 @@ type Normalizer struct {
 	evTime    time.Time
 	tops      []uint32 // offsets of the last normalized event's top-level keys
 
+	// eventClock and parseClock render p_event_time and p_parse_time.
+	eventClock, parseClock pantherTime
+
 	buf     []byte
 	seed    [4]byte
 	counter uint32
@@ -452,10 +455,10 @@ func (n *Normalizer) appendPFields(dst []byte, base int, c *compiled, meta Meta,
 	dst = append(dst, rowID...)
 	dst = key(append(dst, '"'), true, "p_event_time")
 	dst = append(dst, '"')
-	dst = appendPantherTime(dst, evTime)
+	dst = n.eventClock.append(dst, evTime)
 	dst = key(append(dst, '"'), true, "p_parse_time")
 	dst = append(dst, '"')
-	dst = appendPantherTime(dst, parse)
+	dst = n.parseClock.append(dst, parse)
 	dst = key(append(dst, '"'), true, "p_schema_version")
 	dst = append(dst, c.versionJSON...)
 	if meta.SourceID != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"slices"
@@ -897,5 +898,29 @@ func TestBatchMemory(t *testing.T) {
 	}
 	if &ev.JSON[0] != &m.arena[:1][0] {
 		t.Error("the next batch does not start in the arena")
+	}
+}
+
+// TestPantherTimeMatchesLayout renders times in runs that share a day, cross
+// midnight and jump across years (before 1970 too) and checks each against
+// time.Format with PantherTimeLayout.
+func TestPantherTimeMatchesLayout(t *testing.T) {
+	var p pantherTime
+	rng := rand.New(rand.NewPCG(1, 2))
+	at := time.Date(1969, 12, 31, 23, 59, 58, 999_999_000, time.UTC)
+	for i := range 20000 {
+		switch i % 100 {
+		case 0: // a jump to another year, sometimes before the epoch
+			at = time.Unix(rng.Int64N(4e9)-1e9, rng.Int64N(1e9)).UTC()
+		default:
+			at = at.Add(time.Duration(rng.Int64N(int64(3 * time.Hour))))
+		}
+		if i%7 == 0 { // a time in another zone renders in UTC
+			at = at.In(time.FixedZone("x", -5*3600))
+		}
+		got := string(p.append(nil, at))
+		if want := at.UTC().Format(PantherTimeLayout); got != want {
+			t.Fatalf("%v: rendered %q, want %q", at, got, want)
+		}
 	}
 }

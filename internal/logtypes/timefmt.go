@@ -539,23 +539,44 @@ func parseStrftime(pat []tdir, b []byte) (time.Time, bool) {
 	return makeTime(y, mo, d, h, mi, s, ns, off)
 }
 
-// appendPantherTime renders t in UTC as "YYYY-MM-DD HH:MM:SS.ffffff", the
-// format of p_event_time and p_parse_time.
-func appendPantherTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
+// pantherTime renders times in UTC as "YYYY-MM-DD HH:MM:SS.ffffff", the
+// format of p_event_time and p_parse_time. Working out the calendar date is
+// most of the cost, and a stream of events mostly shares one day, so it
+// keeps the date of the last day it rendered. The zero value is ready to
+// use.
+type pantherTime struct {
+	day  int64    // the remembered day, in days since the Unix epoch
+	date [11]byte // its "YYYY-MM-DD "
+	set  bool     // whether day and date are set
+}
+
+// append appends t in the format.
+func (p *pantherTime) append(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	day := sec / 86400
+	if sec%86400 < 0 {
+		day--
+	}
+	if !p.set || day != p.day {
+		y, mo, d := t.UTC().Date()
+		p.date = [11]byte{
+			byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+			byte('0' + int(mo)/10), byte('0' + int(mo)%10), '-',
+			byte('0' + d/10), byte('0' + d%10), ' ',
+		}
+		p.day, p.set = day, true
+	}
+	s := int(sec - day*86400)
+	h, mi := s/3600, s/60%60
+	s %= 60
 	us := t.Nanosecond() / 1000
-	dst = append(dst,
-		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
-		byte('0'+d/10), byte('0'+d%10), ' ',
+	dst = append(dst, p.date[:]...)
+	return append(dst,
 		byte('0'+h/10), byte('0'+h%10), ':',
 		byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+s/10), byte('0'+s%10), '.',
 		byte('0'+us/100000), byte('0'+us/10000%10), byte('0'+us/1000%10),
 		byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
-	return dst
 }
 
 // PantherTimeLayout is the Go layout of p_event_time and p_parse_time, for

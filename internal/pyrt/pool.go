@@ -308,10 +308,11 @@ func (p *Pool) serve(ctx context.Context, w *worker, mode Mode, batches <-chan *
 		if reply.Op != "results" {
 			return w, fmt.Errorf("evaluating batch: %s", reply.Message)
 		}
-		if err := reply.resolveBlobs(blobs); err != nil {
+		items, err := reply.results(blobs)
+		if err != nil {
 			return w, err
 		}
-		for i, rs := range reply.Items {
+		for i, rs := range items {
 			head.out[head.pending[i]] = append(head.out[head.pending[i]], rs...)
 		}
 		inflight = inflight[1:]

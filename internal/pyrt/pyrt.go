@@ -166,23 +166,6 @@ type Outputs struct {
 	Destinations []string        `json:"destinations"`
 	Unique       *string         `json:"unique"`
 
-	blob *[2]int // where AlertContext lies in the reply's blobs
-}
-
-// UnmarshalJSON reads the worker's form, where the alert context is a
-// reference into the reply's blobs ("alert_context_blob": [offset, length]).
-func (o *Outputs) UnmarshalJSON(data []byte) error {
-	type plain Outputs
-	var wire struct {
-		plain
-		Blob *[2]int `json:"alert_context_blob"`
-	}
-	if err := json.Unmarshal(data, &wire); err != nil {
-		return err
-	}
-	*o = Outputs(wire.plain)
-	o.blob = wire.Blob
-	return nil
 }
 
 // PyError describes a Python exception (or a worker failure) in a detection.
