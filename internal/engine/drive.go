@@ -69,7 +69,8 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 	// Batches and their memory are reused once the alert manager is done
 	// with them (matches and alerts keep copies of what they need), as the
 	// pipeline does: fresh memory for each batch costs clearing and GC.
-	free := sync.Pool{New: func() any { return new(batch) }}
+	// Enough are kept for every batch that can be in flight.
+	free := make(chan *batch, 2*(opts.Normalizers+opts.Evaluators)+2)
 	nb := (len(raw) + opts.BatchSize - 1) / opts.BatchSize
 	jobs := make(chan int, nb)
 	for i := range nb {
@@ -92,12 +93,19 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 			norm := opts.Registry.NewNormalizer()
 			for seq := range jobs {
 				recs := raw[seq*opts.BatchSize : min((seq+1)*opts.BatchSize, len(raw))]
-				b := free.Get().(*batch)
+				var b *batch
+				select {
+				case b = <-free:
+				default:
+					b = new(batch)
+				}
 				b.seq, b.events, b.rejected, b.bytes, b.matches = seq, b.events[:0], 0, 0, nil
 				b.mem.Reset()
+				// A batch is received at once, as in the pipeline: one parse time.
+				meta := logtypes.Meta{ParseTime: time.Now()}
 				for _, r := range recs {
 					b.bytes += int64(len(r))
-					ev, err := b.mem.Append(norm, opts.LogType, r, logtypes.Meta{})
+					ev, err := b.mem.Append(norm, opts.LogType, r, meta)
 					if err != nil {
 						b.rejected++
 						continue
@@ -158,7 +166,10 @@ func Drive(ctx context.Context, e *Engine, raw [][]byte, opts DriveOptions) (Dri
 				}
 				res.Alerts += len(created)
 			}
-			free.Put(b)
+			select {
+			case free <- b:
+			default:
+			}
 		}
 	}
 	res.Elapsed = time.Since(start)

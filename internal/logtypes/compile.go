@@ -43,6 +43,9 @@ type cnode struct {
 	anyString bool
 	elem      *cnode
 	obj       *cobj
+	// pos numbers the place after this field's key in its object, where
+	// the normalizer remembers which key came next (see Normalizer.key).
+	pos int
 }
 
 // cobj is a compiled object: its known fields.
@@ -55,6 +58,8 @@ type cobj struct {
 	table []slot
 	mask  uint64
 	shift uint8 // keyHash(…)>>shift is the first slot to probe
+	// pos numbers the place before the object's first key (see cnode.pos).
+	pos int
 }
 
 // slot is a field in a cobj's table with its name's length and keyWords,
@@ -63,6 +68,27 @@ type slot struct {
 	w0, w1 uint64
 	n      int // len(node.name)
 	node   *cnode
+	// m0 and m1 mask the words of 16 input bytes down to the name's n
+	// bytes. They are zero when the name is longer than 16 bytes or not
+	// plain: then its raw bytes may not be the key, and it is never
+	// guessed (see Normalizer.key).
+	m0, m1 uint64
+}
+
+// guessable reports whether s may be guessed as the next key.
+func (s *slot) guessable() bool { return s.m0 != 0 }
+
+// keyMasks returns the masks of a slot for a plain name of n bytes.
+func keyMasks(n int) (m0, m1 uint64) {
+	switch {
+	case n == 0 || n > 16:
+		return 0, 0
+	case n < 8:
+		return 1<<(8*n) - 1, 0
+	case n < 16:
+		return ^uint64(0), 1<<(8*(n-8)) - 1
+	}
+	return ^uint64(0), ^uint64(0)
 }
 
 // keyWords returns the first 16 bytes of k as two little-endian words,
@@ -100,7 +126,7 @@ func keyHash(w0, w1 uint64, n int) uint64 {
 func (o *cobj) find(k []byte) *cnode {
 	w0, w1 := keyWords(k)
 	if len(k) <= 16 {
-		return o.lookup(len(k), w0, w1)
+		return o.lookup(len(k), w0, w1).node
 	}
 	for i := keyHash(w0, w1, len(k)) >> o.shift; ; i++ {
 		s := &o.table[i&o.mask]
@@ -110,12 +136,13 @@ func (o *cobj) find(k []byte) *cnode {
 	}
 }
 
-// lookup is find for a key of n <= 16 bytes, given its keyWords.
-func (o *cobj) lookup(n int, w0, w1 uint64) *cnode {
+// lookup is find for a key of n <= 16 bytes, given its keyWords. It
+// returns the key's slot, whose node is nil when o has no such field.
+func (o *cobj) lookup(n int, w0, w1 uint64) *slot {
 	for i := keyHash(w0, w1, n) >> o.shift; ; i++ {
 		s := &o.table[i&o.mask]
 		if s.node == nil || s.w0 == w0 && s.w1 == w1 && s.n == n {
-			return s.node
+			return s
 		}
 	}
 }
@@ -125,6 +152,7 @@ type compiled struct {
 	schema     *Schema
 	root       *cobj
 	eventTimes int
+	positions  int // the places numbered by cobj.pos and cnode.pos
 	// head is the rendered start of the p_ fields:
 	// "p_log_type":"…","p_schema_version":N
 	logTypeJSON []byte
@@ -141,10 +169,13 @@ func compile(s *Schema) *compiled {
 }
 
 func (c *compiled) object(fs []Field, underArray bool) *cobj {
-	o := &cobj{}
+	o := &cobj{pos: c.positions}
+	c.positions++
 	bit := uint64(1)
 	for i := range fs {
 		n := c.node(&fs[i], underArray)
+		n.pos = c.positions
+		c.positions++
 		if n.required {
 			n.reqBit = bit
 			o.reqMask |= bit
@@ -168,6 +199,9 @@ func (c *compiled) object(fs []Field, underArray bool) *cobj {
 			i = (i + 1) & o.mask
 		}
 		o.table[i] = slot{w0: w0, w1: w1, n: len(k), node: n}
+		if isPlain(k) {
+			o.table[i].m0, o.table[i].m1 = keyMasks(len(k))
+		}
 	}
 	return o
 }

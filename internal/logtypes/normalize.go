@@ -130,7 +130,8 @@ type Normalizer struct {
 
 	reg   *Registry
 	gen   uint64
-	cache map[string]*compiled
+	cache map[string]*known
+	next  []*slot // the current schema's known.next
 
 	// per-event state
 	data      []byte
@@ -155,6 +156,16 @@ type Normalizer struct {
 	now     func() time.Time
 }
 
+// known is a compiled schema with what the normalizer learned of its
+// events: for each place in an object (cobj.pos, cnode.pos), the slot of
+// the key that came there last. Events of a source mostly repeat their key
+// order, so the key at a place is usually the one seen there before, and
+// checking that guess is cheaper than a lookup (see key).
+type known struct {
+	c    *compiled
+	next []*slot
+}
+
 // member is one top-level key/value of the event, by byte range.
 type member struct {
 	start, end int
@@ -170,7 +181,7 @@ type edit struct {
 // NewNormalizer returns a normalizer over the registry's schemas, including
 // custom schemas added later.
 func (r *Registry) NewNormalizer() *Normalizer {
-	n := &Normalizer{reg: r, cache: map[string]*compiled{}, now: time.Now}
+	n := &Normalizer{reg: r, cache: map[string]*known{}, now: time.Now}
 	if _, err := rand.Read(n.seed[:]); err != nil {
 		binary.BigEndian.PutUint32(n.seed[:], uint32(time.Now().UnixNano()))
 	}
@@ -179,19 +190,21 @@ func (r *Registry) NewNormalizer() *Normalizer {
 
 // schema returns the compiled schema of a log type, cached per normalizer
 // and refreshed when the registry changes.
-func (n *Normalizer) schema(logType string) (*compiled, bool) {
+func (n *Normalizer) schema(logType string) (*known, bool) {
 	if g := n.reg.generation(); g != n.gen {
 		clear(n.cache)
 		n.gen = g
 	}
-	if c, ok := n.cache[logType]; ok {
-		return c, true
+	if k, ok := n.cache[logType]; ok {
+		return k, true
 	}
 	c, ok := n.reg.compiled(logType)
-	if ok {
-		n.cache[logType] = c
+	if !ok {
+		return nil, false
 	}
-	return c, ok
+	k := &known{c: c, next: make([]*slot, c.positions)}
+	n.cache[logType] = k
+	return k, true
 }
 
 // Normalize checks raw, one JSON event of the given log type, against its
@@ -279,7 +292,7 @@ func (n *Normalizer) normalize(dst []byte, logType string, raw []byte, meta Meta
 		return Event{}, (&Rejection{Reason: ReasonTooLarge, Offset: -1,
 			msg: fmt.Sprintf("the event is %d bytes, more than the limit of %d", len(raw), maxBytes)}).finish()
 	}
-	c, ok := n.schema(logType)
+	k, ok := n.schema(logType)
 	if !ok {
 		return Event{}, (&Rejection{Reason: ReasonUnknownLogType, Offset: -1,
 			msg: fmt.Sprintf("no schema named %q%s", logType, didYouMean(logType, n.reg.Names()))}).finish()
@@ -288,7 +301,8 @@ func (n *Normalizer) normalize(dst []byte, logType string, raw []byte, meta Meta
 	if n.maxDepth <= 0 {
 		n.maxDepth = MaxDepth
 	}
-	n.data = raw
+	c := k.c
+	n.data, n.next = raw, k.next
 	n.ws, n.drop = false, false
 	n.members = n.members[:0]
 	n.edits = n.edits[:0]

@@ -169,6 +169,10 @@ func (n *Normalizer) object(i int, o *cobj, free *cnode, depth int, top bool) (i
 	}
 	i = n.skipWS(i + 1)
 	var seen uint64
+	at := -1 // the place of the next key, when o is known (see key)
+	if o != nil {
+		at = o.pos
+	}
 	if i < len(d) && d[i] == '}' {
 		i++
 	} else {
@@ -180,9 +184,13 @@ func (n *Normalizer) object(i int, o *cobj, free *cnode, depth int, top bool) (i
 				return i, n.reject(ReasonInvalidJSON, i, "expected a quoted key at offset %d, found %s", i, describeByte(d[i]))
 			}
 			keyStart := i
-			kend, key, child, rej := n.key(i+1, o)
+			kend, key, child, rej := n.key(i+1, o, at)
 			if rej != nil {
 				return kend, rej
+			}
+			at = -1
+			if child != nil {
+				at = child.pos
 			}
 			if o == nil {
 				child = free
@@ -367,29 +375,39 @@ func isPlain(b []byte) bool {
 // key scans the key whose opening quote is at d[i-1] and looks it up in o,
 // which may be nil. It returns the index after the closing quote, the key
 // (unescaped in n's scratch buffer when it has escapes) and its field.
-// Keys of at most 15 plain bytes, most keys, are read as the words lookup
-// compares, without a second pass.
-func (n *Normalizer) key(i int, o *cobj) (end int, key []byte, f *cnode, rej *Rejection) {
+// at is the key's place in o (see known), or -1: when the key is the one
+// that came at that place before, comparing its bytes finds it, and a
+// key found by lookup is remembered there. Keys of at most 15 plain bytes,
+// most keys, are read as the words lookup compares, without a second pass.
+func (n *Normalizer) key(i int, o *cobj, at int) (end int, key []byte, f *cnode, rej *Rejection) {
 	d := n.data
-	if i+16 <= len(d) {
-		w0, w1 := binary.LittleEndian.Uint64(d[i:]), uint64(0)
+	if i+16 < len(d) {
+		w0, w1 := binary.LittleEndian.Uint64(d[i:]), binary.LittleEndian.Uint64(d[i+8:])
+		if at >= 0 {
+			// A guessed name is plain: equal bytes and a quote after
+			// them are exactly that key.
+			if s := n.next[at]; s != nil && w0&s.m0 == s.w0 && w1&s.m1 == s.w1 && d[i+s.n] == '"' {
+				return i + s.n + 1, d[i : i+s.n], s.node, nil
+			}
+		}
 		end = -1
 		if s := special(w0); s != 0 {
 			if p := bits.TrailingZeros64(s) / 8; d[i+p] == '"' {
-				end, w0 = i+p, w0&(1<<(8*p)-1)
+				end, w0, w1 = i+p, w0&(1<<(8*p)-1), 0
 			}
-		} else {
-			w1 = binary.LittleEndian.Uint64(d[i+8:])
-			if s := special(w1); s != 0 {
-				if p := bits.TrailingZeros64(s) / 8; d[i+8+p] == '"' {
-					end, w1 = i+8+p, w1&(1<<(8*p)-1)
-				}
+		} else if s := special(w1); s != 0 {
+			if p := bits.TrailingZeros64(s) / 8; d[i+8+p] == '"' {
+				end, w1 = i+8+p, w1&(1<<(8*p)-1)
 			}
 		}
 		if end >= 0 {
 			key = d[i:end]
 			if o != nil {
-				f = o.lookup(len(key), w0, w1)
+				s := o.lookup(len(key), w0, w1)
+				f = s.node
+				if at >= 0 && f != nil && s.guessable() {
+					n.next[at] = s
+				}
 			}
 			return end + 1, key, f, nil
 		}

@@ -140,8 +140,25 @@ func stringCases() []string {
 func TestStrFastPath(t *testing.T) {
 	reg := testRegistry(t)
 	n := reg.NewNormalizer()
-	o := (&compiled{}).object([]Field{{Name: "kkk", Type: TypeString}, {Name: "abcdefgh", Type: TypeString}}, false)
-	for _, body := range stringCases() {
+	names := []string{"kkk", "abcdefgh", "abcdefg", "abcdefghijklmno", "abcdefghijklmnop", "abcdefghijklmnopq", `a"b`, "k"}
+	var fields []Field
+	for _, name := range names {
+		fields = append(fields, Field{Name: name, Type: TypeString})
+	}
+	o := (&compiled{}).object(fields, false)
+	// Each key is also read with each field's slot remembered as the
+	// guess for its place: a guess may save a lookup, never change a key.
+	guesses := []*slot{nil}
+	for i := range o.table {
+		if o.table[i].node != nil {
+			guesses = append(guesses, &o.table[i])
+		}
+	}
+	bodies := stringCases()
+	for _, name := range names {
+		bodies = append(bodies, name+`"`, name+`x"`, name[:len(name)-1]+`"`, `\u0061`+name[1:]+`"`)
+	}
+	for _, body := range bodies {
 		for lead := range 9 {
 			for _, after := range []string{"", ":", `:"v"}`, `:"value value value"}`} {
 				d := []byte(strings.Repeat(" ", lead) + `"` + body + after)
@@ -154,19 +171,25 @@ func TestStrFastPath(t *testing.T) {
 					t.Fatalf("str(%q, %d) = %d, %v, %v; want %d, %v, %s at %d", d, i, end, esc, rej, wantEnd, wantEsc, wantReason, wantOff)
 				}
 
-				kend, key, f, rej := n.key(i, o)
-				if kend != wantEnd || reasonOf(rej) != wantReason || (rej != nil && rej.Offset != wantOff) {
-					t.Fatalf("key(%q, %d) = %d, %v; want %d, %s at %d", d, i, kend, rej, wantEnd, wantReason, wantOff)
-				}
-				if rej != nil {
-					continue
-				}
-				wantKey := d[i : wantEnd-1]
-				if wantEsc {
-					wantKey, _ = jsonscan.AppendUnescaped(nil, wantKey)
-				}
-				if !bytes.Equal(key, wantKey) || f != refFind(o, wantKey) {
-					t.Fatalf("key(%q, %d) = %q, %v; want %q, %v", d, i, key, f, wantKey, refFind(o, wantKey))
+				for _, guess := range guesses {
+					n.next = []*slot{guess}
+					kend, key, f, rej := n.key(i, o, 0)
+					if kend != wantEnd || reasonOf(rej) != wantReason || (rej != nil && rej.Offset != wantOff) {
+						t.Fatalf("key(%q, %d) = %d, %v; want %d, %s at %d", d, i, kend, rej, wantEnd, wantReason, wantOff)
+					}
+					if rej != nil {
+						break
+					}
+					wantKey := d[i : wantEnd-1]
+					if wantEsc {
+						wantKey, _ = jsonscan.AppendUnescaped(nil, wantKey)
+					}
+					if !bytes.Equal(key, wantKey) || f != refFind(o, wantKey) {
+						t.Fatalf("key(%q, %d) with guess %v = %q, %v; want %q, %v", d, i, guess, key, f, wantKey, refFind(o, wantKey))
+					}
+					if g := n.next[0]; f != nil && g != guess && g.node != f {
+						t.Fatalf("key(%q, %d) found %q but remembered %v", d, i, f.name, g)
+					}
 				}
 			}
 		}
@@ -244,7 +267,7 @@ func TestFindTable(t *testing.T) {
 			}
 			for _, after := range []string{"", `:1}`, `:"a long value to read past"}`} {
 				n.data = []byte(`"` + k + `"` + after)
-				_, key, f, rej := n.key(1, o)
+				_, key, f, rej := n.key(1, o, -1)
 				if rej != nil || string(key) != k || f != want {
 					t.Fatalf("size %d: key(%q) = %q, %v, %v; want %v", size, n.data, key, f, rej, want)
 				}
