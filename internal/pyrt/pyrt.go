@@ -165,7 +165,6 @@ type Outputs struct {
 	Runbook      string          `json:"runbook"`
 	Destinations []string        `json:"destinations"`
 	Unique       *string         `json:"unique"`
-
 }
 
 // PyError describes a Python exception (or a worker failure) in a detection.
