@@ -15,8 +15,9 @@ import (
 	"github.com/prowl-siem/prowl/internal/lowprio"
 )
 
-// Compaction merges a partition's small files into one, sorted by the
-// table's time column, and swaps them in one manifest commit: the new file
+// Compaction merges a partition's small files into one, their rows in the
+// order the files were written (see compactOne), and swaps them in one
+// manifest commit: the new file
 // enters the live set and the old ones leave it together, so a snapshot
 // holds either the old files or the new one, never both and never neither.
 // The old files are deleted once no snapshot holds them.

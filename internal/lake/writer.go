@@ -284,8 +284,8 @@ func (l *Lake) open() error {
 	settings := []string{
 		"SET memory_limit = " + sqlString(l.opts.MemoryLimit),
 		"SET temp_directory = " + sqlString(filepath.Join(l.dir, "_tmp")),
-		// Files need no particular row order (compaction sorts by time),
-		// and keeping it costs memory.
+		// Files need no particular row order (readers filter by time
+		// and sort what they need), and keeping it costs memory.
 		"SET preserve_insertion_order = false",
 		"SET threads = 1",
 		// Compaction reads each file once, then deletes it: caching files
